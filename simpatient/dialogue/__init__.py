@@ -1,0 +1,1 @@
+"""The patient's side of the conversation: prompt, LLM backends, reply stream."""

@@ -1,0 +1,86 @@
+"""The LLM interface every backend implements, and the registry that picks one by name.
+
+Backends are imported lazily by name, so an optional dependency (llama-cpp-python,
+transformers, an HTTP client) is needed only when its backend is chosen.
+"""
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from simpatient.errors import BackendError
+from simpatient.settings import LLMSettings
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    max_tokens: int
+    temperature: float
+    top_p: float
+    seed: int | None = None
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+
+class LLMBackend(ABC):
+    """A chat model that streams text. Blocking: async callers run it in a worker thread.
+
+    Construction only records options; :meth:`load` does the heavy work, once per process.
+    """
+
+    def __init__(self, model_path: Path, options: LLMSettings) -> None:
+        self.model_path = model_path
+        self.options = options
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the weights; call once before anything else."""
+
+    @abstractmethod
+    def prefill(self, messages: Sequence[ChatMessage]) -> int:
+        """Process a stable conversation prefix ahead of time so the next reply starts
+        fast; returns the number of prompt tokens evaluated."""
+
+    @abstractmethod
+    def stream(self, messages: Sequence[ChatMessage], sampling: Sampling) -> Iterator[str]:
+        """Generate the assistant's next message, yielding text as it is produced."""
+
+    @property
+    def last_prompt_tokens(self) -> int:
+        """Prompt tokens the last :meth:`stream` call had to evaluate (cache misses)."""
+        return 0
+
+
+BACKENDS: dict[str, str] = {
+    "llama_cpp": "simpatient.dialogue.llama_cpp_backend:LlamaCppBackend",
+    "scripted": "simpatient.dialogue.scripted_backend:ScriptedBackend",
+}
+
+
+def create_backend(model_path: Path, options: LLMSettings) -> LLMBackend:
+    """The backend named in ``options.backend``, constructed but not loaded."""
+    try:
+        target = BACKENDS[options.backend]
+    except KeyError:
+        known = ", ".join(sorted(BACKENDS))
+        raise BackendError(f"unknown LLM backend '{options.backend}' (known: {known})") from None
+    module_name, class_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise BackendError(
+            f"the '{options.backend}' backend needs a package that is not installed ({e.name}); "
+            "run make setup, or pip install the matching simpatient extra"
+        ) from e
+    backend_cls: type[LLMBackend] = getattr(module, class_name)
+    return backend_cls(model_path, options)

@@ -1,0 +1,1 @@
+"""Orchestration of a session: turns flowing from the learner to the patient and back."""

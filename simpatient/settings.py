@@ -1,0 +1,116 @@
+"""Deployment settings: ``SIMPATIENT_*`` environment variables and an optional TOML file.
+
+A *profile* picks coherent defaults: ``cpu`` is the embedded default that runs on a
+laptop from pip-installed models; ``gpu`` names deployment models. Both go through the
+same code paths; any single value can still be overridden, e.g.
+``SIMPATIENT_LLM__THREADS=1`` or ``[llm] threads = 1`` in the file named by
+``SIMPATIENT_CONFIG``.
+"""
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Profile = Literal["cpu", "gpu"]
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = Field(description="name of the LLM backend in the registry")
+    model: str = Field(description="a model name from `simpatient models list` or a path")
+    threads: int = Field(ge=1, description="CPU threads for prompt and decoding")
+    gpu_layers: int = Field(description="layers offloaded to the GPU; -1 for all")
+    context: int = Field(default=4096, ge=512)
+    max_reply_tokens: int = Field(default=60, ge=8, description="cap on one spoken reply")
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    seed: int | None = Field(default=None, description="fixed seed for repeatable replies")
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "cpu": {
+        "llm": {
+            "backend": "llama_cpp",
+            "model": "qwen2.5-coder-1.5b-instruct-q4km",
+            "threads": 2,
+            "gpu_layers": 0,
+        },
+    },
+    "gpu": {
+        "llm": {
+            "backend": "llama_cpp",
+            "model": "qwen2.5-7b-instruct-q4km",
+            "threads": 8,
+            "gpu_layers": -1,
+            "context": 8192,
+        },
+    },
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIMPATIENT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    profile: Profile = "cpu"
+    home: Path = Field(
+        default_factory=lambda: platformdirs.user_cache_path("simpatient"),
+        description="where `simpatient models fetch` puts model files",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("simpatient"),
+        description="where the default SQLite session store lives",
+    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store")
+    library: Path = Field(default=Path("."), description="folder holding personas/, scenarios/")
+    llm: LLMSettings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        """Fill what the user left unset from the profile's defaults."""
+        if not isinstance(data, dict):
+            return data
+        profile = data.get("profile", "cpu")
+        defaults = PROFILES.get(profile, PROFILES["cpu"])
+        merged = dict(data)
+        for section, values in defaults.items():
+            given = merged.get(section)
+            if isinstance(given, BaseModel):
+                given = given.model_dump(exclude_unset=True)
+            merged[section] = {**values, **(given or {})}
+        return merged
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sessions.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get("SIMPATIENT_CONFIG")
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        if config:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=Path(config)),)
+        return sources
