@@ -1,6 +1,5 @@
 """Shared fixtures: the shipped case library, an isolated store, the real embedded LLM."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,6 @@ def real_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def embedded_llm(real_settings: Settings) -> Iterator[LLMBackend]:
+def embedded_llm(real_settings: Settings) -> LLMBackend:
     """The real embedded LLM (make setup fetches it), loaded once for the whole run."""
-    yield load_llm(real_settings)
+    return load_llm(real_settings)

@@ -132,14 +132,12 @@ def test_a_killed_rehearsal_keeps_every_turn_said(tmp_path: Path) -> None:
     proc = _chat("jamal-history-fatigue", env)
     assert proc.stdin is not None
     lines = SCRIPTS["jamal-history-fatigue"][:3]
-    expected_learner = 0
-    for line in lines:
+    for said, line in enumerate(lines, start=1):
         proc.stdin.write(line + "\n")
         proc.stdin.flush()
-        expected_learner += 1
         deadline = time.monotonic() + 120
         # wait until this learner turn is committed (and, for all but the last, answered)
-        want = 1 + 2 * expected_learner - (1 if line == lines[-1] else 0)
+        want = 1 + 2 * said - (1 if line == lines[-1] else 0)
         while len(_turns(db)) < want:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, _turns(db)
