@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = Settings.load()
     fallback = load_library(settings.library)
     library = check_paths(args.paths, fallback)
     for problem in library.problems:
@@ -82,7 +82,7 @@ def _validate(args: argparse.Namespace) -> int:
     errors = len(library.errors)
     warnings = len(library.problems) - errors
     print(
-        f"{errors} error(s), {warnings} warning(s) in {len(library._docs)} file(s) checked",
+        f"{errors} error(s), {warnings} warning(s) in {len(library.files)} file(s) checked",
         file=sys.stderr,
     )
     return 1 if errors or (args.strict and warnings) else 0
@@ -93,7 +93,7 @@ def _model_names(names: list[str]) -> list[str]:
 
 
 def _models_list(_args: argparse.Namespace) -> int:
-    models_dir = Settings().models_dir
+    models_dir = Settings.load().models_dir
     print(f"models folder: {models_dir}")
     for spec in CATALOGUE:
         fetched = all((models_dir / spec.name / f.name).exists() for f in spec.files)
@@ -107,7 +107,7 @@ def _models_list(_args: argparse.Namespace) -> int:
 
 
 def _models_fetch(args: argparse.Namespace) -> int:
-    models_dir = Settings().models_dir
+    models_dir = Settings.load().models_dir
     for name in _model_names(args.names):
         spec = spec_for(name)
         print(f"fetching {name} ...", flush=True)
@@ -118,7 +118,7 @@ def _models_fetch(args: argparse.Namespace) -> int:
 
 
 def _models_verify(args: argparse.Namespace) -> int:
-    models_dir = Settings().models_dir
+    models_dir = Settings.load().models_dir
     failed = 0
     for name in _model_names(args.names):
         for check in verify(spec_for(name), models_dir):
@@ -148,7 +148,7 @@ def _resolve_case(settings: Settings, scenario: str) -> Case:
 def _chat(args: argparse.Namespace) -> int:
     from simpatient.pipeline.session_factory import open_text_rehearsal
 
-    settings = Settings()
+    settings = Settings.load()
     case = _resolve_case(settings, args.scenario)
     interactive = args.script is None and sys.stdin.isatty()
     print(f"Loading {settings.llm.model} ...", file=sys.stderr, flush=True)

@@ -14,6 +14,10 @@ class ContentError(SimPatientError):
     """A persona, scenario or rubric file is invalid or cannot be resolved."""
 
 
+class SettingsError(SimPatientError):
+    """A setting has a bad value, or the settings file cannot be read."""
+
+
 class ModelError(SimPatientError):
     """A model file is missing, corrupt or cannot be fetched."""
 

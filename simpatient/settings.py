@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from simpatient.errors import SettingsError
 
 Profile = Literal["cpu", "gpu"]
 
@@ -91,6 +93,20 @@ class Settings(BaseSettings):
                 given = given.model_dump(exclude_unset=True)
             merged[section] = {**values, **(given or {})}
         return merged
+
+    @classmethod
+    def load(cls) -> "Settings":
+        """Read the settings, turning a bad value into an error that names the variable."""
+        try:
+            return cls()
+        except ValidationError as e:
+            lines = [
+                f"  SIMPATIENT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in e.errors()
+            ]
+            raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+        except (OSError, ValueError) as e:  # an unreadable or malformed config file
+            raise SettingsError(f"cannot read the settings file: {e}") from None
 
     @property
     def models_dir(self) -> Path:

@@ -109,6 +109,43 @@ items:
 """
 
 
+# A scenario for the shipped persona and rubrics, with several independent schema errors:
+# a typo'd key (so opening_line is also missing), a missing top-level field (setting), a
+# missing nested field (understanding.expects), a wrong enum inside a list item and a wrong
+# type.
+PLANTED = """\
+id: x
+title: Planted errors
+conversation_type: goals_of_care
+stage_of_care: Advanced colon cancer.
+persona: margaret-oconnell
+facts:
+  - id: treatment
+    statement: She has had two lines of chemotherapy.
+    visibility: known
+  - id: wishes
+    statement: She does not want to die in intensive care.
+    visibility: secret
+understanding:
+  believes: The cancer is winning.
+emotional:
+  start: {label: sad, intensity: 0.4}
+  trust: 0.8
+  understanding: 0.6
+learner:
+  role: Oncology fellow
+  brief: >-
+    Talk with Maggie about what matters most to her now that her chemotherapy
+    has stopped working.
+  objectives:
+    - Explore her goals
+rubrics:
+  - sicg-goals
+time_limit_minutes: "soon"
+oppening_line: "Hello again."
+"""
+
+
 def replace_once(text: str, old: str, new: str) -> str:
     """``text`` with the single occurrence of ``old`` replaced (fails if not exactly one)."""
     count = text.count(old)
@@ -165,9 +202,7 @@ def shipped_library() -> CaseLibrary:
 
 def summary(problems: list[Problem]) -> list[tuple[str, int, int, str, str, str]]:
     """Problems as comparable tuples: (file name, line, column, field, severity, message)."""
-    return [
-        (p.path.name, p.line, p.column, p.field, p.severity.value, p.message) for p in problems
-    ]
+    return [(p.path.name, p.line, p.column, p.field, p.severity.value, p.message) for p in problems]
 
 
 def warnings(problems: list[Problem]) -> list[Problem]:

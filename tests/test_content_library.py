@@ -117,8 +117,9 @@ def test_goals_of_care_persona_has_overrides_applied(library: CaseLibrary) -> No
 
 
 def test_unknown_scenario_suggests_the_closest_id(library: CaseLibrary) -> None:
-    with pytest.raises(ContentError, match="no scenario 'maggie-goal-of-care'; did you mean "
-                       "'maggie-goals-of-care'"):
+    with pytest.raises(
+        ContentError, match="no scenario 'maggie-goal-of-care'; did you mean 'maggie-goals-of-care'"
+    ):
         library.case("maggie-goal-of-care")
 
 

@@ -157,9 +157,7 @@ def test_nominal_faith_is_fine(tmp_path: Path) -> None:
     assert check_case(tmp_path, persona=persona).problems == []
 
 
-def test_preferred_language_not_spoken(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_preferred_language_not_spoken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     persona = replace_once(PERSONA_YAML, "preferred_language: English", "preferred_language: Twi")
     library = check_case(tmp_path, persona=persona)
     assert summary(library.problems) == [
@@ -176,7 +174,9 @@ def test_preferred_language_not_spoken(
 
 
 def test_preferred_language_is_matched_without_case(tmp_path: Path) -> None:
-    persona = replace_once(PERSONA_YAML, "preferred_language: English", "preferred_language: french")
+    persona = replace_once(
+        PERSONA_YAML, "preferred_language: English", "preferred_language: french"
+    )
     assert check_case(tmp_path, persona=persona).problems == []
 
 
@@ -238,12 +238,10 @@ def test_age_band_edges(tmp_path: Path, age: int, band: str, warns: bool) -> Non
     assert fields == (["voice.age_band"] if warns else [])
 
 
-def test_opening_line_of_four_sentences(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_opening_line_of_four_sentences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenario = replace_once(
         SCENARIO_YAML,
-        "opening_line: \"Hello, doctor. I've been waiting to talk to you.\"",
+        'opening_line: "Hello, doctor. I\'ve been waiting to talk to you."',
         'opening_line: "Hello. I am tired. Is it bad news? Please tell me!"',
     )
     library = check_case(tmp_path, scenario=scenario)
@@ -264,7 +262,7 @@ def test_opening_line_of_four_sentences(
 def test_opening_line_of_two_sentences_is_fine(tmp_path: Path) -> None:
     scenario = replace_once(
         SCENARIO_YAML,
-        "opening_line: \"Hello, doctor. I've been waiting to talk to you.\"",
+        'opening_line: "Hello, doctor. I\'ve been waiting to talk to you."',
         'opening_line: "Hello. Is it bad news?"',
     )
     assert check_case(tmp_path, scenario=scenario).problems == []
@@ -274,7 +272,7 @@ def test_opening_line_too_many_words(tmp_path: Path) -> None:
     words = " ".join(["word"] * 41)
     scenario = replace_once(
         SCENARIO_YAML,
-        "opening_line: \"Hello, doctor. I've been waiting to talk to you.\"",
+        'opening_line: "Hello, doctor. I\'ve been waiting to talk to you."',
         f"opening_line: {words}",
     )
     [problem] = check_case(tmp_path, scenario=scenario).problems
@@ -343,7 +341,9 @@ def test_rubric_for_another_conversation_type(
 
 def test_rubric_for_several_conversation_types(tmp_path: Path) -> None:
     rubric = replace_once(RUBRIC_YAML, "  - goals_of_care\n", "  - goals_of_care\n  - other\n")
-    scenario = replace_once(SCENARIO_YAML, "conversation_type: goals_of_care", "conversation_type: other")
+    scenario = replace_once(
+        SCENARIO_YAML, "conversation_type: goals_of_care", "conversation_type: other"
+    )
     write_case(tmp_path, scenario=scenario, rubric=rubric)
     assert check_paths([tmp_path]).problems == []
 
@@ -417,12 +417,6 @@ def test_override_that_fixes_a_warning(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: library._apply_overrides lints the merged persona, so every warning of the "
-    "base persona is repeated in each scenario that has any override, at the first override "
-    "key's line, under a persona_overrides.* field the scenario never wrote",
-)
 def test_override_does_not_repeat_the_personas_own_warnings(tmp_path: Path) -> None:
     persona = replace_once(PERSONA_YAML, "preferred_language: English", "preferred_language: Twi")
     scenario = with_overrides("  voice:\n    rate: slow\n")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from content_fixtures import (
     PERSONA_YAML,
+    PLANTED,
     RUBRIC_YAML,
     SCENARIO_YAML,
     column_of,
@@ -18,40 +19,6 @@ from content_fixtures import (
 
 from simpatient.content import CaseLibrary, Severity, check_paths
 from simpatient.content.yamlfile import MAX_BYTES
-
-# A scenario for the shipped persona and rubrics, with several independent schema errors:
-# a typo'd key (so opening_line is also missing), a missing top-level field (setting), a
-# missing nested field (understanding.expects), a wrong enum inside a list item and a wrong
-# type.
-PLANTED = """\
-id: x
-title: Planted errors
-conversation_type: goals_of_care
-stage_of_care: Advanced colon cancer.
-persona: margaret-oconnell
-facts:
-  - id: treatment
-    statement: She has had two lines of chemotherapy.
-    visibility: known
-  - id: wishes
-    statement: She does not want to die in intensive care.
-    visibility: secret
-understanding:
-  believes: The cancer is winning.
-emotional:
-  start: {label: sad, intensity: 0.4}
-  trust: 0.8
-  understanding: 0.6
-learner:
-  role: Oncology fellow
-  brief: Talk with Maggie about what matters most to her now that her chemotherapy has stopped working.
-  objectives:
-    - Explore her goals
-rubrics:
-  - sicg-goals
-time_limit_minutes: "soon"
-oppening_line: "Hello again."
-"""
 
 # Schema-valid, but every reference is wrong.
 BAD_REFERENCES = """\
@@ -77,7 +44,9 @@ emotional:
   understanding: 0.6
 learner:
   role: Oncology fellow
-  brief: Talk with Maggie about what matters most to her now that her chemotherapy has stopped working.
+  brief: >-
+    Talk with Maggie about what matters most to her now that her chemotherapy
+    has stopped working.
   objectives:
     - Explore her goals
 rubrics:
@@ -217,12 +186,6 @@ def test_references_resolve_without_a_fallback_only_among_the_paths(tmp_path: Pa
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a scenario with any schema error never reaches reference resolution "
-    "(library._load_file returns before the scenario is registered), so a wrong persona "
-    "or rubric id is only reported after the schema errors are fixed",
-)
 def test_schema_and_reference_errors_in_one_run(tmp_path: Path, shipped: CaseLibrary) -> None:
     text = replace_once(PLANTED, "persona: margaret-oconnell", "persona: margaret-oconel")
     text = replace_once(text, "  - sicg-goals", "  - sicg-goal")
@@ -444,10 +407,22 @@ def test_unknown_nested_key_suggests_the_field_of_that_model(tmp_path: Path) -> 
     path = write(tmp_path, "personas", "test-patient.yaml", text)
     assert summary(check(path).problems) == [
         # The missing key is placed at the start of its mapping.
-        ("test-patient.yaml", line_of(text, "  gender: female"), 3, "voice.accent", "error",
-         "required field is missing"),
-        ("test-patient.yaml", line_of(text, "acent:"), 3, "voice.acent", "error",
-         "unknown key 'acent'; did you mean 'accent'?"),
+        (
+            "test-patient.yaml",
+            line_of(text, "  gender: female"),
+            3,
+            "voice.accent",
+            "error",
+            "required field is missing",
+        ),
+        (
+            "test-patient.yaml",
+            line_of(text, "acent:"),
+            3,
+            "voice.acent",
+            "error",
+            "unknown key 'acent'; did you mean 'accent'?",
+        ),
     ]
 
 
@@ -455,8 +430,14 @@ def test_unknown_key_without_a_close_match(tmp_path: Path) -> None:
     text = PERSONA_YAML + "zodiac: libra\n"
     path = write(tmp_path, "personas", "test-patient.yaml", text)
     assert summary(check(path).problems) == [
-        ("test-patient.yaml", line_of(text, "zodiac"), 1, "zodiac", "error",
-         "unknown key 'zodiac'"),
+        (
+            "test-patient.yaml",
+            line_of(text, "zodiac"),
+            1,
+            "zodiac",
+            "error",
+            "unknown key 'zodiac'",
+        ),
     ]
 
 
@@ -529,12 +510,6 @@ def test_override_on_a_shipped_persona(tmp_path: Path, shipped: CaseLibrary) -> 
 # --- known bugs ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG: YamlDocument.position calls node.lc.value(key) for keys that came from a "
-    "YAML merge key ('<<: *anchor'); ruamel has no position for them -> KeyError",
-)
 def test_error_inside_a_merged_mapping_is_reported(tmp_path: Path) -> None:
     text = replace_once(
         SCENARIO_YAML,
@@ -548,14 +523,17 @@ def test_error_inside_a_merged_mapping_is_reported(tmp_path: Path) -> None:
     assert fields == ["facts[0].visibility", "facts[1].visibility"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: keys that YAML reads as non-strings (1, null, true) are stringified by "
-    "YamlDocument.data() but looked up as strings in position(), so they are reported at 1:1",
-)
 def test_non_string_key_is_reported_on_its_line(tmp_path: Path) -> None:
     text = PERSONA_YAML + "1: one\n"
     path = write(tmp_path, "personas", "test-patient.yaml", text)
     [problem] = check(path).problems
     assert problem.message == "unknown key '1'"
     assert (problem.line, problem.column) == (line_of(text, "1: one"), 1)
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = write(tmp_path, "personas", "bomb.yaml", "\n".join(lines) + "\n")
+    [problem] = check(path).problems
+    assert problem.message == "aliases expand this file to more than 100000 values"

@@ -47,7 +47,10 @@ class CaseLibrary:
     rubrics: dict[str, Rubric] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # every file checked
     _docs: dict[tuple[str, str], YamlDocument] = field(default_factory=dict, repr=False)
+    # Scenarios that failed the schema: their references are still checked.
+    _invalid_scenarios: list[YamlDocument] = field(default_factory=list, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -103,6 +106,7 @@ def _kind_of(path: Path) -> str | None:
 
 
 def _load_file(path: Path, library: CaseLibrary) -> None:
+    library.files.append(path)
     kind = _kind_of(path)
     if kind is None:
         library.problems.append(
@@ -129,6 +133,8 @@ def _load_file(path: Path, library: CaseLibrary) -> None:
         raw_id = doc.data().get("id")
         if isinstance(raw_id, str):
             library._docs.setdefault((kind, raw_id), doc)
+        if kind == "scenarios":
+            library._invalid_scenarios.append(doc)
         return
     key = (kind, obj.id)
     if key in library._docs:
@@ -159,6 +165,8 @@ def _load_file(path: Path, library: CaseLibrary) -> None:
 def _resolve(library: CaseLibrary, fallback: CaseLibrary) -> None:
     personas = {**fallback.personas, **library.personas}
     rubrics = {**fallback.rubrics, **library.rubrics}
+    for doc in library._invalid_scenarios:
+        library.problems.extend(_raw_references(doc, personas, rubrics))
     for scenario in library.scenarios.values():
         doc = library._docs[("scenarios", scenario.id)]
         problems = list(lint_scenario(scenario, doc))
@@ -189,6 +197,23 @@ def _resolve(library: CaseLibrary, fallback: CaseLibrary) -> None:
             and not any(p.severity is Severity.error for p in problems)
         ):
             library.cases[scenario.id] = Case(scenario, merged, tuple(r for r in found if r))
+
+
+def _raw_references(
+    doc: YamlDocument, personas: dict[str, Persona], rubrics: dict[str, Rubric]
+) -> list[Problem]:
+    """Check the references of a scenario that failed the schema, so one run reports
+    every problem, as far as the references are readable."""
+    problems: list[Problem] = []
+    data = doc.data()
+    if isinstance(data.get("persona"), str):
+        _reference(data["persona"], personas, "persona", doc, ("persona",), problems)
+    raw_rubrics = data.get("rubrics")
+    if isinstance(raw_rubrics, list):
+        for i, rid in enumerate(raw_rubrics):
+            if isinstance(rid, str):
+                _reference(rid, rubrics, "rubric", doc, ("rubrics", i), problems)
+    return problems
 
 
 def _reference(
@@ -227,7 +252,11 @@ def _apply_overrides(
     except ValidationError as e:
         problems.extend(problems_from_validation(doc, e, Persona, prefix))
         return None
-    problems.extend(lint_persona(merged, doc, prefix))
+    # Report only what the overrides introduce; the persona's own file reports the rest.
+    inherited = {(p.field, p.message) for p in lint_persona(persona, doc, prefix)}
+    problems.extend(
+        p for p in lint_persona(merged, doc, prefix) if (p.field, p.message) not in inherited
+    )
     return merged
 
 
