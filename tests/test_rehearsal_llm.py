@@ -122,8 +122,11 @@ def _chat(scenario: str, env: dict[str, str]) -> subprocess.Popen[str]:
 def _turns(db: Path) -> list[tuple[str, str]]:
     if not db.exists():
         return []
-    with sqlite3.connect(db) as conn:
-        return conn.execute("select speaker, text from turns order by id").fetchall()
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("select speaker, text from turns order by id").fetchall()
+    except sqlite3.OperationalError:  # the process is still creating the schema
+        return []
 
 
 def test_a_killed_rehearsal_keeps_every_turn_said(tmp_path: Path) -> None:
