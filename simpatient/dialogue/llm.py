@@ -35,7 +35,9 @@ class Sampling:
 class LLMBackend(ABC):
     """A chat model that streams text. Blocking: async callers run it in a worker thread.
 
-    Construction only records options; :meth:`load` does the heavy work, once per process.
+    Construction only records options; :meth:`load` does the heavy work, once per process,
+    and every session shares the loaded model. ``session`` names the conversation a call
+    belongs to, so a backend can keep per-session state (a KV cache) between turns.
     """
 
     def __init__(self, model_path: Path, options: LLMSettings) -> None:
@@ -47,13 +49,20 @@ class LLMBackend(ABC):
         """Load the weights; call once before anything else."""
 
     @abstractmethod
-    def prefill(self, messages: Sequence[ChatMessage]) -> int:
+    def prefill(self, messages: Sequence[ChatMessage], *, session: str) -> int:
         """Process a stable conversation prefix ahead of time so the next reply starts
         fast; returns the number of prompt tokens evaluated."""
 
     @abstractmethod
-    def stream(self, messages: Sequence[ChatMessage], sampling: Sampling) -> Iterator[str]:
-        """Generate the assistant's next message, yielding text as it is produced."""
+    def stream(
+        self, messages: Sequence[ChatMessage], sampling: Sampling, *, session: str
+    ) -> Iterator[str]:
+        """Generate the assistant's next message, yielding text as it is produced.
+
+        Raises :class:`BackendError` (``retryable`` when trying again may help)."""
+
+    def release(self, session: str) -> None:  # noqa: B027 - optional hook
+        """Forget what was kept for ``session``; called when the session ends."""
 
     @property
     def last_prompt_tokens(self) -> int:

@@ -22,10 +22,12 @@ class ScriptedBackend(LLMBackend):
     def load(self) -> None:
         """Nothing to load."""
 
-    def prefill(self, messages: Sequence[ChatMessage]) -> int:
+    def prefill(self, messages: Sequence[ChatMessage], *, session: str) -> int:
         return sum(len(m.content.split()) for m in messages)
 
-    def stream(self, messages: Sequence[ChatMessage], sampling: Sampling) -> Iterator[str]:
+    def stream(
+        self, messages: Sequence[ChatMessage], sampling: Sampling, *, session: str
+    ) -> Iterator[str]:
         self.prompts.append(list(messages))
         words = self.replies.pop(0).split(" ") if self.replies else []
         for i, word in enumerate(words[: sampling.max_tokens]):

@@ -71,5 +71,6 @@ class TextRehearsal:
         self.last_turn = PatientTurn(text, reply.timings, failed)
 
     def end(self, reason: str) -> None:
+        self.conversation.close()
         if self.session_id is not None:
             self.store.end_session(self.session_id, "ended", reason)
