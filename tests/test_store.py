@@ -45,5 +45,5 @@ def test_schema_is_managed_by_alembic(tmp_path: Path) -> None:
     with engine.connect() as conn:
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
         tables = set(sa.inspect(conn).get_table_names())
-    assert version == "0001"
+    assert version == "0002"
     assert {"sessions", "turns", "alembic_version"} <= tables

@@ -1,66 +1,106 @@
-"""One patient in one conversation: the prompt, the history and the reply stream.
+"""One patient in one conversation: appraisal, prompt, reply stream, checks, history.
 
-The history is kept exactly as the model produced it so that each new prompt extends the
-previous one token for token and the backend's cache is reused.
+Each learner turn is first appraised (state, unlocked facts, frame breaks), then the reply
+streams out sentence by sentence, each checked before it is handed on to be spoken. A reply
+whose first sentence fails is generated again once; if that fails too, the patient says a
+short in-character line instead. A sentence that fails after others were spoken ends the
+reply there: what was said cannot be unsaid.
+
+The history is kept exactly as the model produced it where nothing was repaired, so each
+new prompt extends the previous one token for token and the backend's cache is reused.
 """
 
 import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from simpatient.content import Case
+from simpatient.dialogue.appraisal import DISCLOSED_THRESHOLD, LEAK_THRESHOLD, Appraisal, Appraiser
+from simpatient.dialogue.checks import check_reply
 from simpatient.dialogue.llm import ChatMessage, LLMBackend, Sampling
-from simpatient.dialogue.prompt import learner_message, opening_exchange, system_prompt
+from simpatient.dialogue.prompt import (
+    TurnNote,
+    learner_message,
+    opening_exchange,
+    system_prompt,
+)
 from simpatient.dialogue.spoken import sentences, speaker_tag
+from simpatient.dialogue.state import PatientState
 from simpatient.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
+
+#: The learner's turn is cut to its last words beyond this, so one ramble cannot fill the
+#: model's context.
+MAX_LEARNER_WORDS = 150
+#: A spoken reply never runs past this many words, whatever the model does.
+MAX_REPLY_WORDS = 70
+#: The first chunk may end at a comma once it has this many words (earlier first audio).
+FIRST_CLAUSE_WORDS = 4
+SILENCE_REPLY = "Sorry, I didn't catch that."
+FALLBACK_REPLY = "Sorry, I'm not sure what you mean. Could you put that another way?"
 
 
 @dataclass
 class ReplyTimings:
     """Seconds from the learner's turn being submitted, on the monotonic clock."""
 
+    appraisal_s: float = 0.0
     first_token_s: float | None = None
-    first_sentence_s: float | None = None
+    first_clause_s: float | None = None
     total_s: float = 0.0
     prompt_tokens: int = 0  # prompt tokens the backend had to evaluate (cache misses)
-    pieces: int = 0
+    tokens: int = 0  # pieces streamed by the backend (about one token each)
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {
-            "first_token_s": self.first_token_s,
-            "first_sentence_s": self.first_sentence_s,
-            "total_s": self.total_s,
-            "prompt_tokens": self.prompt_tokens,
-            "pieces": self.pieces,
-        }
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in vars(self).items()}
+
+
+@dataclass
+class ReplyChecks:
+    problems: list[str] = field(default_factory=list)  # every failed check, in order
+    regenerated: bool = False
+    fallback: bool = False
+    truncated: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
 
 
 class Reply:
-    """A reply being generated: iterate for sentences (once), then read ``text`` and
-    ``timings``."""
+    """A reply being generated: iterate (once) for its speakable chunks, then read
+    ``text``, ``timings``, ``checks`` and ``state``."""
 
-    def __init__(self, conversation: "PatientConversation", prompt: list[ChatMessage]) -> None:
+    def __init__(self, conversation: "PatientConversation", learner_text: str) -> None:
         self._conversation = conversation
-        self._prompt = prompt
-        self.sentences: list[str] = []
+        self.learner_text = learner_text
+        self.chunks: list[str] = []
         self.timings = ReplyTimings()
+        self.checks = ReplyChecks()
+        self.appraisal: Appraisal | None = None
 
     def __iter__(self) -> Iterator[str]:
-        return self._conversation._generate(self._prompt, self)
+        return self._conversation._respond(self)
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences)
+        return " ".join(self.chunks)
+
+    @property
+    def state(self) -> PatientState:
+        return self._conversation.state
 
 
 class PatientConversation:
-    def __init__(self, case: Case, backend: LLMBackend, options: LLMSettings) -> None:
+    def __init__(
+        self, case: Case, backend: LLMBackend, options: LLMSettings, appraiser: Appraiser
+    ) -> None:
         self.case = case
         self.backend = backend
+        self.appraiser = appraiser
         label = case.scenario.learner.speaker_label
         self.sampling = Sampling(
             max_tokens=options.max_reply_tokens,
@@ -69,18 +109,10 @@ class PatientConversation:
             seed=options.seed,
             stop=(f"{label} says", f"\n{label}:", "\n\n"),
         )
-        self.emotion = case.scenario.emotional.start
-        self.unlocked: set[str] = set()
-        self.messages = [
-            ChatMessage("system", system_prompt(case, self.emotion, self.unlocked)),
-            *opening_exchange(case),
-        ]
+        self.state = PatientState.initial(case.scenario)
+        self.messages = [ChatMessage("system", system_prompt(case)), *opening_exchange(case)]
         self._tag = speaker_tag(case.persona.called)
         self.key = uuid.uuid4().hex  # names this conversation's cache in the backend
-
-    def close(self) -> None:
-        """Let the backend drop this conversation's cache."""
-        self.backend.release(self.key)
 
     @property
     def opening_line(self) -> str:
@@ -90,30 +122,107 @@ class PatientConversation:
         """Evaluate the persona prompt now, before the learner speaks."""
         return self.backend.prefill(self.messages, session=self.key)
 
+    def close(self) -> None:
+        """Let the backend drop this conversation's cache."""
+        self.backend.release(self.key)
+
     def reply(self, learner_text: str) -> Reply:
-        """Start the patient's reply to ``learner_text``; the history is updated once the
-        returned :class:`Reply` has been iterated to the end."""
-        return Reply(self, [*self.messages, learner_message(self.case, learner_text)])
+        """Start the patient's reply; state and history are updated as it is iterated."""
+        return Reply(self, learner_text)
 
-    def _generate(self, prompt: list[ChatMessage], reply: Reply) -> Iterator[str]:
+    def _respond(self, reply: Reply) -> Iterator[str]:
         start = time.monotonic()
+        words = reply.learner_text.split()
+        text = " ".join(words[-MAX_LEARNER_WORDS:])
+        appraisal = self.appraiser.appraise(self.state, text)
+        reply.appraisal = appraisal
+        reply.timings.appraisal_s = appraisal.seconds
+        self.state = appraisal.state
+        if not words:
+            reply.chunks.append(SILENCE_REPLY)
+            yield SILENCE_REPLY
+            return
+        statements = {f.id: f.statement for f in self.case.scenario.facts}
+        note = TurnNote(
+            feeling=self.state.describe(),
+            share=tuple(statements[i] for i in appraisal.unlocked_now),
+            frame_break=appraisal.frame_break,
+            abuse=appraisal.abuse,
+        )
+        prompt = [*self.messages, learner_message(self.case, text, note)]
         raw: list[str] = []
+        for attempt in range(2):
+            raw = []
+            sampling = self.sampling
+            if attempt:
+                reply.checks.regenerated = True
+                seed = None if sampling.seed is None else sampling.seed + 1
+                sampling = replace(sampling, seed=seed)
+            yield from self._checked_chunks(prompt, sampling, reply, raw, start)
+            if reply.chunks or not reply.checks.problems:
+                break
+        if not reply.chunks:
+            reply.checks.fallback = True
+            reply.chunks.append(FALLBACK_REPLY)
+            yield FALLBACK_REPLY
+        reply.timings.total_s = time.monotonic() - start
+        # HTTP servers report usage only at the end of the stream
+        reply.timings.prompt_tokens = self.backend.last_prompt_tokens
+        repaired = reply.checks.problems or reply.checks.truncated
+        said = reply.text if repaired else "".join(raw).strip()
+        self.messages = [*prompt, ChatMessage("assistant", said)]
+        self._note_disclosures(reply.text)
 
+    def _checked_chunks(
+        self,
+        prompt: list[ChatMessage],
+        sampling: Sampling,
+        reply: Reply,
+        raw: list[str],
+        start: float,
+    ) -> Iterator[str]:
         def pieces() -> Iterator[str]:
-            for piece in self.backend.stream(prompt, self.sampling, session=self.key):
+            for piece in self.backend.stream(prompt, sampling, session=self.key):
                 if reply.timings.first_token_s is None:
                     reply.timings.first_token_s = time.monotonic() - start
                     reply.timings.prompt_tokens = self.backend.last_prompt_tokens
+                reply.timings.tokens += 1
                 raw.append(piece)
                 yield piece
 
-        for sentence in sentences(pieces(), self._tag):
-            if reply.timings.first_sentence_s is None:
-                reply.timings.first_sentence_s = time.monotonic() - start
-            reply.sentences.append(sentence)
-            yield sentence
-        reply.timings.total_s = time.monotonic() - start
-        reply.timings.pieces = len(raw)
-        # Keep the raw text, not the cleaned one: the next prompt then extends what the
-        # backend evaluated and its cache is reused.
-        self.messages = [*prompt, ChatMessage("assistant", "".join(raw).strip())]
+        locked = self.appraiser.locked(self.state)
+        label = self.case.scenario.learner.speaker_label
+        spoken_words = 0
+        for chunk in sentences(pieces(), self._tag, FIRST_CLAUSE_WORDS):
+            problems = list(check_reply(chunk, label, reply.learner_text).problems)
+            leaks = self.appraiser.closest_facts(chunk, locked)
+            problems += [f"locked fact '{i}'" for i, s in leaks.items() if s >= LEAK_THRESHOLD]
+            spoken_words += len(chunk.split())
+            if spoken_words > MAX_REPLY_WORDS:
+                reply.checks.truncated = True
+                return
+            if problems:
+                reply.checks.problems.extend(problems)
+                reply.checks.truncated = bool(reply.chunks)
+                logger.info("reply chunk rejected (%s): %r", ", ".join(problems), chunk)
+                return
+            if reply.timings.first_clause_s is None:
+                reply.timings.first_clause_s = time.monotonic() - start
+            reply.chunks.append(chunk)
+            yield chunk
+
+    def _note_disclosures(self, text: str) -> None:
+        """Record which shareable facts the patient has now put into words (off the
+        critical path: the reply has already been spoken)."""
+        shareable = [
+            f.id
+            for f in self.case.scenario.facts
+            if f.id not in self.state.disclosed and f.id not in self.appraiser.locked(self.state)
+        ]
+        said = [
+            fact_id
+            for fact_id, score in self.appraiser.closest_facts(text, shareable).items()
+            if score >= DISCLOSED_THRESHOLD
+        ]
+        if said:
+            self.state = replace(self.state, disclosed=self.state.disclosed | set(said))

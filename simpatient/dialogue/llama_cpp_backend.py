@@ -21,7 +21,7 @@ from typing import Any
 from llama_cpp import Llama, LlamaState
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from simpatient.dialogue.llm import ChatMessage, LLMBackend, Sampling
+from simpatient.dialogue.llm import ChatMessage, LLMBackend, Sampling, common_prefix
 from simpatient.errors import BackendError, ModelError
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class LlamaCppBackend(LLMBackend):
             )
         with self._lock:
             self._switch_to(session)
-            self._evaluated = len(tokens) - _common_prefix(self._llama.eval_tokens, tokens)
+            self._evaluated = len(tokens) - common_prefix(self._llama.eval_tokens, tokens)
             chunks: Any = self._llama.create_completion(
                 tokens,
                 max_tokens=sampling.max_tokens,
@@ -94,9 +94,7 @@ class LlamaCppBackend(LLMBackend):
                     if text:
                         yield text
             except RuntimeError as e:
-                raise BackendError(
-                    f"llama.cpp failed while generating: {e}", retryable=True
-                ) from e
+                raise BackendError(f"llama.cpp failed while generating: {e}", retryable=True) from e
 
     def release(self, session: str) -> None:
         with self._lock:
@@ -131,12 +129,3 @@ class LlamaCppBackend(LLMBackend):
 
 def _as_dicts(messages: Sequence[ChatMessage]) -> list[Any]:
     return [{"role": m.role, "content": m.content} for m in messages]
-
-
-def _common_prefix(evaluated: Sequence[int], tokens: Sequence[int]) -> int:
-    n = 0
-    for a, b in zip(evaluated, tokens, strict=False):
-        if a != b:
-            break
-        n += 1
-    return n

@@ -9,9 +9,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from simpatient.errors import BackendError
+from simpatient.errors import BackendError, ModelError
+from simpatient.models import locate
 from simpatient.settings import LLMSettings
 
 Role = Literal["system", "user", "assistant"]
@@ -39,6 +40,13 @@ class LLMBackend(ABC):
     and every session shares the loaded model. ``session`` names the conversation a call
     belongs to, so a backend can keep per-session state (a KV cache) between turns.
     """
+
+    #: Whether ``options.model`` names weights on this machine (a catalogue name or a path)
+    #: rather than a model a server serves.
+    local_weights: ClassVar[bool] = True
+    #: Whether ``options.model`` may also be a hub id ("org/name") already in the local
+    #: hub cache (``simpatient models fetch`` puts it there; nothing downloads at run time).
+    accepts_hub_ids: ClassVar[bool] = False
 
     def __init__(self, model_path: Path, options: LLMSettings) -> None:
         self.model_path = model_path
@@ -70,14 +78,27 @@ class LLMBackend(ABC):
         return 0
 
 
+def common_prefix(kept: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many leading tokens two sequences share: what a prompt cache can reuse."""
+    n = 0
+    for a, b in zip(kept, tokens, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
 BACKENDS: dict[str, str] = {
     "llama_cpp": "simpatient.dialogue.llama_cpp_backend:LlamaCppBackend",
+    "openai": "simpatient.dialogue.openai_backend:OpenAICompatBackend",
+    "transformers": "simpatient.dialogue.transformers_backend:TransformersBackend",
     "scripted": "simpatient.dialogue.scripted_backend:ScriptedBackend",
 }
 
 
-def create_backend(model_path: Path, options: LLMSettings) -> LLMBackend:
-    """The backend named in ``options.backend``, constructed but not loaded."""
+def create_backend(options: LLMSettings, models_dir: Path) -> LLMBackend:
+    """The backend named in ``options.backend``, constructed but not loaded; its weights
+    are located in ``models_dir`` (without loading them)."""
     try:
         target = BACKENDS[options.backend]
     except KeyError:
@@ -92,4 +113,15 @@ def create_backend(model_path: Path, options: LLMSettings) -> LLMBackend:
             "run make setup, or pip install the matching simpatient extra"
         ) from e
     backend_cls: type[LLMBackend] = getattr(module, class_name)
-    return backend_cls(model_path, options)
+    return backend_cls(_model_path(backend_cls, options.model, models_dir), options)
+
+
+def _model_path(backend_cls: type[LLMBackend], model: str, models_dir: Path) -> Path:
+    if not backend_cls.local_weights:
+        return Path(model)
+    try:
+        return locate(model, models_dir)
+    except ModelError:
+        if backend_cls.accepts_hub_ids and model.count("/") == 1:
+            return Path(model)
+        raise

@@ -1,13 +1,13 @@
 """The patient's prompt, built from the case with a sandboxed jinja2 template.
 
 What the patient must not know never reaches the model: facts marked ``unknown`` are left
-out, and ``guarded`` facts enter only once unlocked. The framing that keeps a small model
-in role (models.md): the learner's words are wrapped as reported speech
-(``Doctor says: "…"``) with a short answer instruction, and the conversation opens with
-one example exchange that ends on the case's opening line.
+out, and a ``guarded`` fact enters only in the note of the turn that unlocked it. The
+framing that keeps a small model in role (models.md): the learner's words are wrapped as
+reported speech (``Doctor says: "…"``) with a short note and answer instruction, and the
+conversation opens with one example exchange that ends on the case's opening line.
 """
 
-from collections.abc import Collection
+from dataclasses import dataclass
 from importlib import resources
 
 from jinja2 import StrictUndefined
@@ -15,8 +15,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from simpatient.content import Case, Visibility
 from simpatient.content.persona import Amount, HealthLiteracy
-from simpatient.content.scenario import EmotionLevel
 from simpatient.dialogue.llm import ChatMessage
+from simpatient.dialogue.state import PatientState
 
 _env = ImmutableSandboxedEnvironment(
     trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined, autoescape=False
@@ -75,25 +75,14 @@ BUDGET = {
 }
 
 
-def intensity_words(level: EmotionLevel) -> str:
-    if level.label.value == "neutral":
-        return "calm"
-    degree = "slightly" if level.intensity < 0.34 else "quite" if level.intensity < 0.67 else "very"
-    return f"{degree} {level.label.value}"
-
-
-def system_prompt(case: Case, emotion: EmotionLevel, unlocked: Collection[str] = ()) -> str:
+def system_prompt(case: Case) -> str:
+    """The persona, the situation and the rules. It never changes during a session, so the
+    backend's cache of it stays valid; what changes goes into each turn's note."""
     persona, scenario = case.persona, case.scenario
     comm = persona.communication
     style = [STYLE[trait][getattr(comm, trait)] for trait in STYLE]
     if comm.style_notes:
         style.append(comm.style_notes)
-    shared = [
-        f
-        for f in scenario.facts
-        if f.visibility is Visibility.known
-        or (f.visibility is Visibility.guarded and f.id in unlocked)
-    ]
     return _SYSTEM.render(
         p=persona,
         s=scenario,
@@ -101,8 +90,8 @@ def system_prompt(case: Case, emotion: EmotionLevel, unlocked: Collection[str] =
         label=scenario.learner.speaker_label,
         learner_role=scenario.learner.role,
         literacy=LITERACY[persona.health_literacy],
-        shared_facts=shared,
-        emotion=intensity_words(emotion),
+        shared_facts=[f for f in scenario.facts if f.visibility is Visibility.known],
+        emotion=PatientState.initial(scenario).describe(),
         style=[line for line in style if line],
         budget=reply_budget(case),
     ).strip()
@@ -112,12 +101,29 @@ def reply_budget(case: Case) -> str:
     return BUDGET[case.persona.communication.verbosity]
 
 
-def learner_message(case: Case, text: str) -> ChatMessage:
-    """The learner's words as reported speech with the answer instruction."""
+@dataclass(frozen=True, slots=True)
+class TurnNote:
+    """What the appraisal decided about a learner turn, told to the model with that turn."""
+
+    feeling: str  # PatientState.describe()
+    share: tuple[str, ...] = ()  # statements of guarded facts unlocked by this turn
+    frame_break: bool = False
+    abuse: bool = False
+
+
+def learner_message(case: Case, text: str, note: TurnNote) -> ChatMessage:
+    """The learner's words as reported speech, then a short note in brackets: how the
+    patient feels now, what they may now share, and the answer instruction."""
     label, called = case.scenario.learner.speaker_label, case.persona.called
-    return ChatMessage(
-        "user", f'{label} says: "{text.strip()}"\n(Answer as {called}, {reply_budget(case)}.)'
-    )
+    parts = [f"{called} feels {note.feeling}."]
+    if note.share:
+        parts.append(f"{called} now trusts {label} enough to say: " + " ".join(note.share))
+    if note.frame_break:
+        parts.append(f"{called} does not understand what {label} means and asks.")
+    if note.abuse:
+        parts.append(f"{called} is hurt by how {label} spoke and shows it.")
+    parts.append(f"Answer as {called}, {reply_budget(case)}.")
+    return ChatMessage("user", f'{label} says: "{text.strip()}"\n({" ".join(parts)})')
 
 
 def opening_exchange(case: Case) -> list[ChatMessage]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 #: A sentence ends at . ! ? (or an ellipsis) followed by whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
 _STAGE_DIRECTION = re.compile(r"\*[^*]*\*|\[[^\]]*\]|\((?:[a-z][^)]*)\)")
 _MARKUP = re.compile(r"[*#_`>|]+|^\s*[-•]\s+", re.MULTILINE)
 
@@ -28,9 +29,13 @@ def clean(text: str, tag: re.Pattern[str] | None = None) -> str:
     return text.strip(' "“”')
 
 
-def sentences(pieces: Iterable[str], tag: re.Pattern[str] | None = None) -> Iterator[str]:
+def sentences(
+    pieces: Iterable[str], tag: re.Pattern[str] | None = None, first_clause_words: int = 0
+) -> Iterator[str]:
     """Yield cleaned sentences from streamed text pieces as soon as each is complete.
 
+    With ``first_clause_words``, the first chunk may end at a comma, semicolon or dash
+    once it has that many words, so the voice can start before the first sentence ends.
     A trailing fragment (the reply was cut by the token cap) is dropped when a complete
     sentence came before it, so the patient never stops mid-word.
     """
@@ -38,6 +43,21 @@ def sentences(pieces: Iterable[str], tag: re.Pattern[str] | None = None) -> Iter
     said = False
     for piece in pieces:
         buffer += piece
+        if not said and first_clause_words and _SENTENCE_END.search(buffer) is None:
+            clause = next(
+                (
+                    m
+                    for m in _CLAUSE_END.finditer(buffer)
+                    if len(buffer[: m.start()].split()) >= first_clause_words
+                ),
+                None,
+            )
+            if clause is not None:
+                sentence = clean(buffer[: clause.start()], tag)
+                buffer = buffer[clause.end() :]
+                if sentence:
+                    said = True
+                    yield sentence
         while (match := _SENTENCE_END.search(buffer)) is not None:
             sentence = clean(buffer[: match.start()], None if said else tag)
             buffer = buffer[match.end() :]

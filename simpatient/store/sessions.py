@@ -29,6 +29,7 @@ class TurnRecord:
     started_at: datetime
     ended_at: datetime
     timings: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class SessionStore:
         started_at: datetime,
         ended_at: datetime,
         timings: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> TurnRecord:
         with self._sessions.begin() as db:
             index = len(
@@ -116,6 +118,7 @@ class SessionStore:
                 started_at=started_at,
                 ended_at=ended_at,
                 timings=timings or {},
+                state=state or {},
             )
             db.add(row)
             return _turn(row)
@@ -159,6 +162,7 @@ def _turn(row: TurnRow) -> TurnRecord:
         _as_utc(row.started_at),
         _as_utc(row.ended_at),
         dict(row.timings),
+        dict(row.state),
     )
 
 
