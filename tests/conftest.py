@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from simpatient.content import CaseLibrary, load_library
+from simpatient.dialogue.encoders import MiniLMEncoder
+from simpatient.models import locate
 from simpatient.pipeline.session_factory import Runtime, load_runtime
 from simpatient.settings import Settings
 
@@ -33,6 +35,14 @@ def smollm2_gguf() -> Path:
     assert spec is not None, "run make setup"
     assert spec.submodule_search_locations, "run make setup"
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="session")
+def minilm() -> MiniLMEncoder:
+    """The embedded sentence encoder (make setup fetches it)."""
+    encoder = MiniLMEncoder(locate("minilm-l6-v2", Settings().models_dir))
+    encoder.load()
+    return encoder
 
 
 @pytest.fixture(scope="session")

@@ -106,9 +106,28 @@ def test_turns_after_the_first_reuse_the_prefilled_prompt(
         assert rehearsal.last_reply.timings.prompt_tokens < 150 < prefilled
 
 
-def _chat(scenario: str, env: dict[str, str]) -> subprocess.Popen[str]:
+def test_interleaved_sessions_each_keep_their_cache(
+    library: CaseLibrary, embedded: Runtime
+) -> None:
+    """Two learners talking at once: each turn still evaluates only its new tokens."""
+    first = open_text_rehearsal(embedded, library.case("jamal-history-fatigue"))
+    second = open_text_rehearsal(embedded, library.case("grace-declines-blood"))
+    first.start()
+    second.start()
+    for a, b in zip(
+        SCRIPTS["jamal-history-fatigue"][:2], SCRIPTS["grace-declines-blood"][:2], strict=True
+    ):
+        for rehearsal, line in ((first, a), (second, b)):
+            list(rehearsal.turn(line))
+            assert rehearsal.last_reply is not None
+            assert rehearsal.last_reply.timings.prompt_tokens < 150
+    first.end("test")
+    second.end("test")
+
+
+def _chat(scenario: str, env: dict[str, str], *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "simpatient", "chat", scenario, "--script", "-"],
+        [sys.executable, "-m", "simpatient", "chat", scenario, "--script", "-", *flags],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -157,7 +176,7 @@ def test_a_killed_rehearsal_keeps_every_turn_said(tmp_path: Path) -> None:
 
 def test_chat_command_runs_a_script_from_stdin(tmp_path: Path) -> None:
     env = {**os.environ, "SIMPATIENT_DATA_DIR": str(tmp_path)}
-    proc = _chat("grace-declines-blood", env)
+    proc = _chat("grace-declines-blood", env, "--debug")
     out, err = proc.communicate(
         "Thank you for telling me. What matters most to you?\n", timeout=300
     )
@@ -168,3 +187,6 @@ def test_chat_command_runs_a_script_from_stdin(tmp_path: Path) -> None:
     assert lines[2].startswith("Grace: ")
     assert len(lines[2]) > len("Grace: ") + 3
     assert "saved (end of script)" in err
+    assert "You are Grace Mensah" in err  # --debug shows the prompt
+    assert "[state: " in err  # ... and the patient state after each turn
+    assert "first clause" in err

@@ -37,3 +37,18 @@ def test_check_reply_flags_role_slips() -> None:
         "What do you understand about the scan?", "Doctor", "What do you understand about the scan?"
     )
     assert echo.problems == ("repeats the learner's line",)
+    part = check_reply(
+        "we expect you to make a full recovery",
+        "Doctor",
+        "The good news is we expect you to make a full recovery.",
+    )
+    assert part.problems == ("repeats the learner's line",)
+    assert check_reply("I am scared of what comes next.", "Doctor", "What scares you?").ok
+
+
+def test_check_reply_flags_frame_breaks_and_structured_output() -> None:
+    meta = check_reply("I don't have access to the case file.", "Doctor")
+    assert meta.problems == ("breaks the frame ('case file')",)
+    assert not check_reply("As an AI, I cannot say.", "Doctor").ok
+    assert check_reply('{"emotion": "sad"}', "Doctor").problems == ("contains markup",)
+    assert check_reply("In the worst case, I'd want to be at home.", "Doctor").ok

@@ -59,6 +59,7 @@ class TurnResult:
     timings: dict[str, Any]
     checks: dict[str, Any]
     unlocked_now: list[str]
+    unlocked: list[str]  # every fact unlocked once this turn was appraised
     passed: bool  # the reply as spoken passes every role check
     leaked: list[str]  # locked facts the spoken reply puts into words
     frame_held: bool | None  # for frame-breaking turns
@@ -82,9 +83,7 @@ class BenchReport:
         frames = [t for t in self.turns if t.frame_held is not None]
         unlock = [t for t in self.turns if t.kind == "unlock"]
         near = [t for t in self.turns if t.kind == "near_miss"]
-        stray = [
-            t for t in self.turns if t.kind not in ("unlock",) and t.unlocked_now and t.fact is None
-        ]
+        stray = [t for t in self.turns if t.unlocked_now and t.fact is None]
         return {
             "turns": len(self.turns),
             "first_token_warm": _pcts(t["first_token_s"] for t in warm),
@@ -106,7 +105,7 @@ class BenchReport:
             "leaks": sum(len(t.leaked) for t in self.turns),
             "frame_breaks_held": _share(t.frame_held for t in frames),
             "frame_breaks": len(frames),
-            "unlock_recall": _share(t.fact in t.unlocked_now for t in unlock),
+            "unlock_recall": _share(t.fact in t.unlocked for t in unlock),
             "near_miss_held": _share(t.fact not in t.unlocked_now for t in near),
             "unlocks_on_other_turns": len(stray),
             "peak_rss_mb": round(self.peak_rss_mb),
@@ -151,6 +150,7 @@ def run(runtime: Runtime, library: CaseLibrary, scenarios: Sequence[str] = ()) -
                     timings=reply.timings.as_dict(),
                     checks=reply.checks.as_dict(),
                     unlocked_now=list(reply.appraisal.unlocked_now) if reply.appraisal else [],
+                    unlocked=sorted(after.unlocked),
                     passed=check.ok and not leaked,
                     leaked=leaked,
                     frame_held=held,
@@ -168,9 +168,10 @@ def run(runtime: Runtime, library: CaseLibrary, scenarios: Sequence[str] = ()) -
 
 
 def appraisal_accuracy(encoder: Encoder, library: CaseLibrary) -> dict[str, Any]:
-    """Unlock decisions alone (no LLM), replaying the scripted turns: how well an encoder
-    separates turns that earn a fact from near misses."""
-    hits = misses_held = unlock_n = near_n = 0
+    """Unlock decisions alone (no LLM), replaying the scripted turns in order: a fact
+    counts as earned if it is unlocked once its unlock turn is appraised (an earlier
+    ordinary turn may have earned it), and a near miss holds if it unlocks nothing."""
+    hits = misses_held = unlock_n = near_n = early = 0
     scores: dict[str, list[float]] = {"unlock": [], "near_miss": []}
     for scenario_id, turns in load_turns().items():
         appraiser = Appraiser(library.case(scenario_id).scenario, encoder)
@@ -181,10 +182,11 @@ def appraisal_accuracy(encoder: Encoder, library: CaseLibrary) -> dict[str, Any]
                 scores[turn.kind].append(result.scores.get(turn.fact, 0.0))
                 if turn.kind == "unlock":
                     unlock_n += 1
-                    hits += turn.fact in result.unlocked_now
+                    hits += turn.fact in result.state.unlocked
                 else:
                     near_n += 1
                     misses_held += turn.fact not in result.unlocked_now
+            early += bool(result.unlocked_now) and turn.fact is None
             state = result.state
     # The best any single threshold on the encoder's similarity alone could do.
     best = max(
@@ -200,6 +202,7 @@ def appraisal_accuracy(encoder: Encoder, library: CaseLibrary) -> dict[str, Any]
     return {
         "unlock_recall": _ratio(hits, unlock_n),
         "near_miss_held": _ratio(misses_held, near_n),
+        "unlocked_by_other_turns": early,
         "best_threshold": round(best[1], 3),
         "best_balanced_accuracy": _ratio(best[0], unlock_n + near_n),
     }

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 CLINICIAN_PHRASES = re.compile(
     r"\b(as your (doctor|physician|nurse)|i('| a)m here to help you|how can i (help|assist) you"
     r"|our patient|i (would )?recommend|we('ll| will) start you on"
-    r"|your (diagnosis|prognosis) is|i('d| would) like to examine|let me explain your"
-    r"|as an ai|language model)",
+    r"|your (diagnosis|prognosis) is|i('d| would) like to examine|let me explain your)",
     re.IGNORECASE,
 )
-MARKUP = re.compile(r"[*#`|]|^\s*[-•]\s|\n\s*\d+\.\s", re.MULTILINE)
+#: Words about the simulation itself, which the patient cannot know: the frame is broken.
+META = re.compile(
+    r"\b(system prompt|(my|the|your) instructions|as an ai|an ai\b|language model|chatbot"
+    r"|case file|simulation|role[- ]?play|in character|rubric|json|icd)",
+    re.IGNORECASE,
+)
+MARKUP = re.compile(r"[*#`|{}<>\[\]]|^\s*[-•]\s|\n\s*\d+\.\s", re.MULTILINE)
 MAX_WORDS = 70
+#: A chunk this long found word for word in the learner's line is an echo, not an answer.
+ECHO_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +44,12 @@ def check_reply(reply: str, learner_label: str, learner_text: str = "") -> Reply
         problems.append(f"speaks as the clinician ('{match.group(0)}')")
     if re.match(rf"\s*{re.escape(learner_label)}\b\s*(says)?\s*:", reply, re.IGNORECASE):
         problems.append("speaks in the learner's voice")
-    said = _words(learner_text)
-    if len(said) >= 4 and " ".join(said) in " ".join(_words(reply)):
+    if match := META.search(reply):
+        problems.append(f"breaks the frame ('{match.group(0)}')")
+    said, answer = " ".join(_words(learner_text)), " ".join(_words(reply))
+    if (len(said.split()) >= 4 and said in answer) or (
+        len(answer.split()) >= ECHO_WORDS and answer in said
+    ):
         problems.append("repeats the learner's line")
     if MARKUP.search(reply):
         problems.append("contains markup")
