@@ -9,7 +9,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from simpatient.content import Case, CaseLibrary, Severity, check_paths, load_library
+from simpatient.content import (
+    Case,
+    CaseLibrary,
+    Problem,
+    Severity,
+    check_paths,
+    load_library,
+)
 from simpatient.dialogue.conversation import Reply
 from simpatient.errors import SimPatientError
 from simpatient.models import CATALOGUE, fetch, spec_for, verify
@@ -92,15 +99,31 @@ def _validate(args: argparse.Namespace) -> int:
     settings = Settings.load()
     fallback = load_library(settings.library)
     library = check_paths(args.paths, fallback)
-    for problem in library.problems:
+    problems = library.problems + _render_problems(library)
+    for problem in problems:
         print(problem)
-    errors = len(library.errors)
-    warnings = len(library.problems) - errors
+    errors = sum(p.severity is Severity.error for p in problems)
+    warnings = len(problems) - errors
     print(
         f"{errors} error(s), {warnings} warning(s) in {len(library.files)} file(s) checked",
         file=sys.stderr,
     )
     return 1 if errors or (args.strict and warnings) else 0
+
+
+def _render_problems(library: CaseLibrary) -> list[Problem]:
+    """Render each valid case's patient prompt, so a case that cannot become a prompt is
+    caught here rather than when a learner starts a session."""
+    from simpatient.dialogue.prompt import system_prompt
+
+    problems = []
+    for case in library.cases.values():
+        try:
+            system_prompt(case)
+        except Exception as e:  # any failure here is the case's problem to report
+            path = library.path_of("scenarios", case.scenario.id)
+            problems.append(Problem(path, 1, 1, "", f"cannot build the patient prompt: {e}"))
+    return problems
 
 
 def _model_names(names: list[str]) -> list[str]:

@@ -59,3 +59,12 @@ def test_prompt_describes_the_persona_and_style(library: CaseLibrary) -> None:
     assert "Spanish" in prompt  # preferred language shapes how he speaks
     assert "you do not know medical words" in prompt  # low health literacy
     assert ".." not in prompt
+
+
+def test_case_text_is_data_not_template(library: CaseLibrary) -> None:
+    """An educator's text is inserted as it is: template syntax in it is not evaluated."""
+    case = library.case("jamal-history-fatigue")
+    persona = case.persona.model_copy(update={"occupation": "Driver {{ 7 * 7 }} {% if x %}"})
+    prompt = system_prompt(type(case)(case.scenario, persona, case.rubrics))
+    assert "Driver {{ 7 * 7 }} {% if x %}." in prompt
+    assert "49" not in prompt

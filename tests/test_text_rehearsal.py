@@ -71,47 +71,48 @@ def test_every_turn_is_saved_with_timings_and_state(library: CaseLibrary, tmp_pa
     assert second_prompt[-1].content.startswith('Doctor says: "The dose was entered twice."')
 
 
-def test_backend_failure_mid_turn_gives_a_holding_line_and_recovers(
+def test_backend_failure_mid_turn_gives_a_holding_line_then_answers_again(
     library: CaseLibrary, tmp_path: Path
 ) -> None:
     rehearsal, backend = _rehearsal(library, tmp_path)
     backend.replies = ["No. That is not right.", "Fine. Go on."]
-    backend.fail_after_words = 3
+    backend.failing_calls, backend.fail_after_words = 1, 3
     rehearsal.start()
     said = "Something went wrong on the ward, Mr Zebedee."
-    assert list(rehearsal.turn(said)) == ["No.", HOLDING_LINE]
-    assert rehearsal.last_failed
-    backend.fail_after_words = None
-    assert list(rehearsal.turn("Let me say that again.")) == ["Fine.", "Go on."]
+    assert list(rehearsal.turn(said)) == ["No.", HOLDING_LINE, "Fine.", "Go on."]
+    assert not rehearsal.last_failed
     assert rehearsal.session_id is not None
     turns = rehearsal.store.get(rehearsal.session_id).turns
-    assert [t.text for t in turns[1:]] == [
-        said,
-        f"No. {HOLDING_LINE}",
-        "Let me say that again.",
-        "Fine. Go on.",
-    ]
-    assert turns[2].timings["error"] == "backend"
-    # the failed exchange is not in the model's history; the retried one is
-    history = [m.content for m in rehearsal.conversation.messages]
-    assert not any("Mr Zebedee" in h for h in history)
-    assert any("Let me say that again." in h for h in history)
+    assert [t.text for t in turns[1:]] == [said, f"No. {HOLDING_LINE} Fine. Go on."]
+    assert turns[2].state["errors"] == ["scripted failure"]
+    # the turn was appraised once, and the history holds the answer that completed
+    assert [m.content for m in rehearsal.conversation.messages[-1:]] == ["Fine. Go on."]
+    assert sum("Mr Zebedee" in m.content for m in rehearsal.conversation.messages) == 1
 
 
-def test_a_backend_failing_before_any_text_still_saves_the_learner_turn(
+def test_a_backend_failing_twice_leaves_the_session_usable(
     library: CaseLibrary, tmp_path: Path
 ) -> None:
     rehearsal, backend = _rehearsal(library, tmp_path)
-    backend.replies = ["Never heard."]
-    backend.fail_after_words = 0
+    backend.replies = ["Never heard.", "Nor this.", "I see."]
+    backend.failing_calls, backend.fail_after_words = 2, 0
     rehearsal.start()
-    assert list(rehearsal.turn("Hello there.")) == [HOLDING_LINE]
+    assert list(rehearsal.turn("Hello there, Mr Zebedee.")) == [HOLDING_LINE]
+    assert rehearsal.last_failed
+    assert list(rehearsal.turn("Let me say that again.")) == ["I see."]
     assert rehearsal.session_id is not None
     turns = rehearsal.store.get(rehearsal.session_id).turns
     assert [(t.speaker, t.text) for t in turns[1:]] == [
-        ("learner", "Hello there."),
+        ("learner", "Hello there, Mr Zebedee."),
         ("patient", HOLDING_LINE),
+        ("learner", "Let me say that again."),
+        ("patient", "I see."),
     ]
+    assert turns[2].state["errors"] == ["scripted failure", "scripted failure"]
+    # the failed exchange is not in the model's history; the next one is
+    history = [m.content for m in rehearsal.conversation.messages]
+    assert not any("Mr Zebedee" in h for h in history)
+    assert any("Let me say that again." in h for h in history)
 
 
 def test_an_unlocked_fact_reaches_the_model_only_after_it_is_earned(

@@ -71,6 +71,10 @@ class CaseLibrary:
             + f" (known: {', '.join(sorted(self._scenario_ids())) or 'none'})"
         )
 
+    def path_of(self, kind: str, object_id: str) -> Path:
+        """The file a persona, scenario or rubric was loaded from."""
+        return self._docs[(kind, object_id)].path
+
     def _scenario_ids(self) -> Iterator[str]:
         return (key[1] for key in self._docs if key[0] == "scenarios")
 

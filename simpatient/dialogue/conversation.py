@@ -74,13 +74,20 @@ class Reply:
     """A reply being generated: iterate (once) for its speakable chunks, then read
     ``text``, ``timings``, ``checks`` and ``state``."""
 
-    def __init__(self, conversation: "PatientConversation", learner_text: str) -> None:
+    def __init__(
+        self,
+        conversation: "PatientConversation",
+        learner_text: str,
+        retry_of: "Reply | None" = None,
+    ) -> None:
         self._conversation = conversation
         self.learner_text = learner_text
+        self.retry_of = retry_of
         self.chunks: list[str] = []
         self.timings = ReplyTimings()
         self.checks = ReplyChecks()
         self.appraisal: Appraisal | None = None
+        self.prompt: list[ChatMessage] = []  # what the model is asked, once appraised
 
     def __iter__(self) -> Iterator[str]:
         return self._conversation._respond(self)
@@ -130,26 +137,23 @@ class PatientConversation:
         """Start the patient's reply; state and history are updated as it is iterated."""
         return Reply(self, learner_text)
 
+    def retry(self, failed: Reply) -> Reply:
+        """Answer the same learner turn again after the backend failed: the turn is not
+        appraised twice."""
+        return Reply(self, failed.learner_text, retry_of=failed)
+
     def _respond(self, reply: Reply) -> Iterator[str]:
         start = time.monotonic()
-        words = reply.learner_text.split()
-        text = " ".join(words[-MAX_LEARNER_WORDS:])
-        appraisal = self.appraiser.appraise(self.state, text)
-        reply.appraisal = appraisal
-        reply.timings.appraisal_s = appraisal.seconds
-        self.state = appraisal.state
-        if not words:
+        if reply.retry_of is not None:
+            reply.appraisal, reply.prompt = reply.retry_of.appraisal, reply.retry_of.prompt
+        elif not reply.learner_text.strip():
+            reply.appraisal = self.appraiser.appraise(self.state, "")
             reply.chunks.append(SILENCE_REPLY)
             yield SILENCE_REPLY
             return
-        statements = {f.id: f.statement for f in self.case.scenario.facts}
-        note = TurnNote(
-            feeling=self.state.describe(),
-            share=tuple(statements[i] for i in appraisal.unlocked_now),
-            frame_break=appraisal.frame_break,
-            abuse=appraisal.abuse,
-        )
-        prompt = [*self.messages, learner_message(self.case, text, note)]
+        else:
+            reply.prompt = self._appraise(reply)
+        prompt = reply.prompt
         raw: list[str] = []
         for attempt in range(2):
             raw = []
@@ -172,6 +176,22 @@ class PatientConversation:
         said = reply.text if repaired else "".join(raw).strip()
         self.messages = [*prompt, ChatMessage("assistant", said)]
         self._note_disclosures(reply.text)
+
+    def _appraise(self, reply: Reply) -> list[ChatMessage]:
+        """Update the state from the learner's turn; return the prompt for the reply."""
+        text = " ".join(reply.learner_text.split()[-MAX_LEARNER_WORDS:])
+        appraisal = self.appraiser.appraise(self.state, text)
+        reply.appraisal = appraisal
+        reply.timings.appraisal_s = appraisal.seconds
+        self.state = appraisal.state
+        statements = {f.id: f.statement for f in self.case.scenario.facts}
+        note = TurnNote(
+            feeling=self.state.describe(),
+            share=tuple(statements[i] for i in appraisal.unlocked_now),
+            frame_break=appraisal.frame_break,
+            abuse=appraisal.abuse,
+        )
+        return [*self.messages, learner_message(self.case, text, note)]
 
     def _checked_chunks(
         self,

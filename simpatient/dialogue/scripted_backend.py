@@ -16,7 +16,8 @@ class ScriptedBackend(LLMBackend):
     def __init__(self, model_path: Path, options: LLMSettings) -> None:
         super().__init__(model_path, options)
         self.replies: list[str] = []
-        self.fail_after_words: int | None = None  # raise mid-reply after this many words
+        self.failing_calls = 0  # how many of the next replies fail ...
+        self.fail_after_words = 0  # ... after this many words
         self.prompts: list[list[ChatMessage]] = []
 
     def load(self) -> None:
@@ -29,8 +30,12 @@ class ScriptedBackend(LLMBackend):
         self, messages: Sequence[ChatMessage], sampling: Sampling, *, session: str
     ) -> Iterator[str]:
         self.prompts.append(list(messages))
+        fail = self.failing_calls > 0
+        self.failing_calls -= fail
         words = self.replies.pop(0).split(" ") if self.replies else []
         for i, word in enumerate(words[: sampling.max_tokens]):
-            if self.fail_after_words is not None and i >= self.fail_after_words:
+            if fail and i >= self.fail_after_words:
                 raise BackendError("scripted failure", retryable=True)
             yield word if i == 0 else " " + word
+        if fail:
+            raise BackendError("scripted failure", retryable=True)

@@ -50,19 +50,22 @@ class TextRehearsal:
         """Save the learner's turn, stream the patient's chunks, then save the reply.
 
         The learner's words are committed before the model runs, so nothing said is
-        lost if the process dies while the patient is answering. If the model fails
-        mid-reply, the patient says a holding line and the session goes on.
+        lost if the process dies while the patient is answering. If the model fails, the
+        patient says a holding line and, when the failure may pass, answers again once;
+        either way the session goes on.
         """
         assert self.session_id is not None, "call start() first"
-        learner_at = now()
+        learner_at, started = now(), now()
         reply = self.conversation.reply(learner_text)
         self.last_reply, self.last_failed = reply, False
+        spoken: list[str] = []
+        errors: list[str] = []
         chunks = iter(reply)
-        started = now()
         try:
             first = next(chunks, None)  # runs the appraisal, then waits for the first chunk
         except BackendError as e:
-            first = self._fail(e)
+            first, chunks = None, iter(())
+            errors.append(str(e))
         appraisal = reply.appraisal.as_dict() if reply.appraisal else {}
         self.store.add_turn(
             self.session_id,
@@ -73,30 +76,42 @@ class TextRehearsal:
             state={"appraisal": appraisal},
         )
         if first is not None:
+            spoken.append(first)
             yield first
-        if not self.last_failed:
+        if not errors:
             try:
-                yield from chunks
+                for chunk in chunks:
+                    spoken.append(chunk)
+                    yield chunk
             except BackendError as e:
-                yield self._fail(e)
-        text = " ".join([*reply.chunks, *([HOLDING_LINE] if self.last_failed else [])])
+                errors.append(str(e))
+        if errors:
+            logger.error("the patient model failed mid-turn: %s", errors[-1])
+            spoken.append(HOLDING_LINE)
+            yield HOLDING_LINE
+            reply = self.conversation.retry(reply)
+            self.last_reply = reply
+            try:
+                for chunk in reply:
+                    spoken.append(chunk)
+                    yield chunk
+            except BackendError as e:  # failed twice: the learner can go on or try again
+                errors.append(str(e))
+                self.last_failed = True
         timings = reply.timings.as_dict()
-        if self.last_failed:
-            timings["error"] = "backend"
         self.store.add_turn(
             self.session_id,
             "patient",
-            text,
+            " ".join(spoken),
             started,
             now(),
             timings,
-            state={"state": self.conversation.state.as_dict(), "checks": reply.checks.as_dict()},
+            state={
+                "state": self.conversation.state.as_dict(),
+                "checks": reply.checks.as_dict(),
+                "errors": errors,
+            },
         )
-
-    def _fail(self, error: BackendError) -> str:
-        logger.error("the patient model failed mid-turn: %s", error)
-        self.last_failed = True
-        return HOLDING_LINE
 
     def end(self, reason: str) -> None:
         self.conversation.close()
