@@ -10,10 +10,25 @@ from simpatient.content.base import CaseModel, Slug, Text
 from simpatient.content.scenario import ConversationType
 
 
+class Anchors(CaseModel):
+    """What each level of the 0-2 scale looks like for this item."""
+
+    not_done: Text
+    partly: Text
+    done: Text
+
+
 class RubricItem(CaseModel):
     id: Slug
     title: Text
     behaviour: Text
+    #: Learner phrasings that show the behaviour; the tier-1 evaluator matches each
+    #: learner turn against them.
+    exemplars: list[Text] = Field(default_factory=list)
+    #: Phrasings that show the opposite (e.g. a closed question where an open one is asked for).
+    counter_exemplars: list[Text] = Field(default_factory=list)
+    anchors: Anchors | None = None
+    evidence_required: bool = True
 
 
 class Rubric(CaseModel):

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simpatient.content.scenario import Emotion, Scenario, TriggerEffect, Visibility
-from simpatient.dialogue.encoders import Encoder, LexicalEncoder
+from simpatient.dialogue.encoders import Embedded, Encoder, PhraseMatcher
 from simpatient.dialogue.state import PatientState
 
 FRAME_BREAK = re.compile(
@@ -73,30 +73,11 @@ class Appraisal:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Examples:
-    """Example phrasings embedded both ways, once per session."""
-
-    semantic: npt.NDArray[np.float32]
-    lexical: npt.NDArray[np.float32]
-
-    def match(self, said: "_Said") -> tuple[float, bool]:
-        semantic = float(np.max(self.semantic @ said.semantic))
-        lexical = float(np.max(self.lexical @ said.lexical))
-        return semantic, semantic >= MATCH_THRESHOLD or lexical >= LEXICAL_MATCH_THRESHOLD
-
-
-@dataclass(frozen=True, slots=True)
-class _Said:
-    semantic: npt.NDArray[np.float32]
-    lexical: npt.NDArray[np.float32]
-
-
 class Appraiser:
     def __init__(self, scenario: Scenario, encoder: Encoder) -> None:
         self.scenario = scenario
         self.encoder = encoder
-        self._lexical = LexicalEncoder()
+        self._matcher = PhraseMatcher(encoder)
         self._triggers = [
             (t.id, t.effect, self._examples([t.when, *t.examples]))
             for t in scenario.emotional.triggers
@@ -113,24 +94,24 @@ class Appraiser:
         start = time.perf_counter()
         if not text.strip():
             return Appraisal(state, seconds=time.perf_counter() - start)
-        said = _Said(self.encoder.encode([text])[0], self._lexical.encode([text])[0])
+        said = self._matcher.embed([text])
         scores: dict[str, float] = {}
         fired = []
         for trigger_id, effect, examples in self._triggers:
-            scores[trigger_id], matched = examples.match(said)
+            scores[trigger_id], matched = self._match(examples, said)
             if matched:
                 fired.append(trigger_id)
                 state = state.apply(effect)
         unlocked = []
         for fact_id, examples in self._unlocks:
-            scores[fact_id], matched = examples.match(said)
+            scores[fact_id], matched = self._match(examples, said)
             if matched and fact_id not in state.unlocked:
                 unlocked.append(fact_id)
         told = [
             fact_id
             for fact_id in self._unknown
             if fact_id not in state.told
-            and float(self._facts[fact_id] @ said.semantic) >= TOLD_THRESHOLD
+            and float(self._facts[fact_id] @ said.semantic[0]) >= TOLD_THRESHOLD
         ]
         if unlocked or told:
             state = replace(
@@ -169,5 +150,11 @@ class Appraiser:
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         return self.encoder.encode(texts)
 
-    def _examples(self, texts: list[str]) -> _Examples:
-        return _Examples(self.encoder.encode(texts), self._lexical.encode(texts))
+    def _examples(self, texts: list[str]) -> Embedded:
+        return self._matcher.embed(texts)
+
+    def _match(self, examples: Embedded, said: Embedded) -> tuple[float, bool]:
+        best = self._matcher.best(examples, said)
+        return best.semantic, (
+            best.semantic >= MATCH_THRESHOLD or best.lexical >= LEXICAL_MATCH_THRESHOLD
+        )

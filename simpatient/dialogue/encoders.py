@@ -8,6 +8,7 @@ baseline the dialogue benchmark compares against.
 import hashlib
 import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -112,3 +113,38 @@ class MiniLMEncoder:
     def encode(self, texts: list[str]) -> npt.NDArray[np.float32]:
         vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """Texts embedded both ways: by the sentence encoder and by word overlap."""
+
+    semantic: npt.NDArray[np.float32]
+    lexical: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Similarity:
+    semantic: float
+    lexical: float
+
+
+class PhraseMatcher:
+    """Compares what someone said with sets of example phrasings by meaning (the sentence
+    encoder) and by word overlap; each set is embedded once."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self._lexical = LexicalEncoder()
+
+    def embed(self, texts: list[str]) -> Embedded:
+        return Embedded(self.encoder.encode(texts), self._lexical.encode(texts))
+
+    def best(self, examples: Embedded, said: Embedded, row: int = 0) -> Similarity:
+        """The closest example to ``said``'s ``row``-th text, by each measure."""
+        if len(examples.semantic) == 0:
+            return Similarity(0.0, 0.0)
+        return Similarity(
+            float(np.max(examples.semantic @ said.semantic[row])),
+            float(np.max(examples.lexical @ said.lexical[row])),
+        )
