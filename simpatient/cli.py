@@ -13,6 +13,7 @@ from simpatient.content import (
     Case,
     CaseLibrary,
     Problem,
+    Rubric,
     Severity,
     check_paths,
     load_library,
@@ -23,6 +24,9 @@ from simpatient.models import CATALOGUE, fetch, spec_for, verify
 from simpatient.settings import Settings
 
 logger = logging.getLogger("simpatient")
+#: The general communication rubric: for transcripts without a scenario, and in place of
+#: a rubric that does not fit the conversation.
+GENERAL_RUBRIC = "calgary-history"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,6 +83,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--debug", action="store_true", help="show the prompt and timings")
     chat.set_defaults(run=_chat)
+
+    evaluate = sub.add_parser("evaluate", help="score a session or a transcript file")
+    evaluate.add_argument("target", help="a session id from the store, or a transcript file")
+    evaluate.add_argument(
+        "--rubric",
+        action="append",
+        default=[],
+        metavar="ID",
+        help=f"rubric(s) to score with (default: the scenario's, or '{GENERAL_RUBRIC}' for a file)",
+    )
+    evaluate.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="where to write the HTML report (default: feedback-<name>.html)",
+    )
+    evaluate.set_defaults(run=_evaluate)
 
     bench = sub.add_parser("bench", help="measure a stage with printed figures")
     bench_sub = bench.add_subparsers(required=True, metavar="STAGE")
@@ -279,6 +300,77 @@ def _bench_dialogue(args: argparse.Namespace) -> int:
             )
         )
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from simpatient.dialogue.encoders import MiniLMEncoder, PhraseMatcher
+    from simpatient.evaluator import report, transcript
+    from simpatient.evaluator.evaluation import evaluate
+    from simpatient.models import locate
+    from simpatient.store import SessionStore
+
+    settings = Settings.load()
+    library = load_library(settings.library)
+    path = Path(args.target)
+    if path.exists():
+        record = transcript.from_file(path)
+        name = path.stem
+    else:
+        store = SessionStore.open(settings.store_url)
+        try:
+            record = transcript.from_session(store.get(args.target))
+        except LookupError:
+            raise SimPatientError(
+                f"'{args.target}' is neither a file nor a session id in {settings.store_url}"
+            ) from None
+        name = args.target[:8]
+    rubrics = _rubrics_for(library, record.scenario_id, args.rubric)
+    encoder = MiniLMEncoder(locate("minilm-l6-v2", settings.models_dir))
+    encoder.load()
+    result = evaluate(record, rubrics, PhraseMatcher(encoder))
+    for rubric_id, total in result.totals().items():
+        print(
+            f"{rubric_id}: {total['points']}/{total['possible']}"
+            f" ({total['judge_errors']} judge errors)"
+        )
+    for item in result.items:
+        mark = (
+            "judge error"
+            if item.status == "judge_error"
+            else ("-" if item.score is None else f"{item.score}/2")
+        )
+        print(f"  {item.rubric}/{item.item}: {mark}  {item.rationale}")
+    title = record.scenario_id or name
+    out = args.out or Path(f"feedback-{name}.html")
+    out.write_text(report.render(result, title), encoding="utf-8")
+    print(f"report: {out}", file=sys.stderr)
+    return 0
+
+
+def _rubrics_for(library: CaseLibrary, scenario_id: str | None, asked: list[str]) -> list[Rubric]:
+    if asked:
+        missing = [r for r in asked if r not in library.rubrics]
+        if missing:
+            raise SimPatientError(
+                f"no rubric {', '.join(missing)}; known: {', '.join(sorted(library.rubrics))}"
+            )
+        rubrics = [library.rubrics[r] for r in asked]
+    elif scenario_id in library.cases:
+        rubrics = list(library.case(scenario_id).rubrics)
+    else:
+        rubrics = [library.rubrics[GENERAL_RUBRIC]]
+    if scenario_id in library.cases:
+        kind = library.case(scenario_id).scenario.conversation_type
+        for rubric in [r for r in rubrics if kind not in r.applies_to]:
+            print(
+                f"warning: rubric '{rubric.id}' does not apply to {kind.value} "
+                f"conversations; scoring with '{GENERAL_RUBRIC}' instead",
+                file=sys.stderr,
+            )
+            rubrics = [r for r in rubrics if r is not rubric]
+            if library.rubrics[GENERAL_RUBRIC] not in rubrics:
+                rubrics.append(library.rubrics[GENERAL_RUBRIC])
+    return rubrics
 
 
 def _learner_lines(script: Path | None, interactive: bool) -> Iterable[str]:

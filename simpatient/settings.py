@@ -32,7 +32,7 @@ class LLMSettings(BaseModel):
     model: str = Field(description="a model name from `simpatient models list` or a path")
     threads: int = Field(ge=1, description="CPU threads for prompt and decoding")
     gpu_layers: int = Field(description="layers offloaded to the GPU; -1 for all")
-    context: int = Field(default=4096, ge=512)
+    context: int = Field(default=8192, ge=512, description="tokens; a 20-minute talk fits")
     max_reply_tokens: int = Field(default=60, ge=8, description="cap on one spoken reply")
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)

@@ -173,3 +173,21 @@ def test_empty_and_rambling_turns(library: CaseLibrary) -> None:
     assert "word399" in sent
     assert "word249 " not in sent  # only the last words are kept
     assert len(sent.split()) < MAX_LEARNER_WORDS + 40
+
+
+def test_a_long_conversation_forgets_its_oldest_exchanges(library: CaseLibrary) -> None:
+    settings = Settings(llm={"context": 2048})
+    backend = ScriptedBackend(Path("unused"), settings.llm)
+    case = library.case("jamal-history-fatigue")
+    conversation = PatientConversation(
+        case, backend, settings.llm, Appraiser(case.scenario, LexicalEncoder())
+    )
+    for i in range(40):
+        backend.replies = [f"Reply number {i}, which goes on a while to fill the context up."]
+        list(conversation.reply(f"Question number {i}, asked at some length to use tokens up."))
+    prompt = backend.prompts[-1]
+    assert prompt[0].role == "system"
+    assert prompt[2].content == case.scenario.opening_line  # the opening is kept
+    assert "Question number 39" in prompt[-1].content
+    assert not any("Question number 0," in m.content for m in prompt)  # the oldest went
+    assert sum(len(m.content) for m in prompt) / 3.5 < 2048

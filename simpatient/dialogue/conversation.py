@@ -40,6 +40,9 @@ MAX_LEARNER_WORDS = 150
 MAX_REPLY_WORDS = 70
 #: The first chunk may end at a comma once it has this many words (earlier first audio).
 FIRST_CLAUSE_WORDS = 4
+#: About this many characters make a token in English; used to keep the history inside
+#: the model's context without asking the backend to count.
+CHARS_PER_TOKEN = 3.5
 SILENCE_REPLY = "Sorry, I didn't catch that."
 FALLBACK_REPLY = "Sorry, I'm not sure what you mean. Could you put that another way?"
 
@@ -120,6 +123,8 @@ class PatientConversation:
         self.messages = [ChatMessage("system", system_prompt(case)), *opening_exchange(case)]
         self._tag = speaker_tag(case.persona.called)
         self.key = uuid.uuid4().hex  # names this conversation's cache in the backend
+        # What the history may fill: the context less room for a reply and a learner turn.
+        self._budget = (options.context - options.max_reply_tokens - 2 * MAX_LEARNER_WORDS) * 0.9
 
     @property
     def opening_line(self) -> str:
@@ -184,6 +189,7 @@ class PatientConversation:
         reply.appraisal = appraisal
         reply.timings.appraisal_s = appraisal.seconds
         self.state = appraisal.state
+        self._trim_history()
         statements = {f.id: f.statement for f in self.case.scenario.facts}
         note = TurnNote(
             feeling=self.state.describe(),
@@ -192,6 +198,17 @@ class PatientConversation:
             abuse=appraisal.abuse,
         )
         return [*self.messages, learner_message(self.case, text, note)]
+
+    def _trim_history(self) -> None:
+        """Forget the oldest exchanges (keeping the persona and the opening) once the
+        history nears the context. Rare by design: the cache is rebuilt after it."""
+        head = 3  # system prompt and the opening exchange
+        while (
+            sum(len(m.content) for m in self.messages) / CHARS_PER_TOKEN > self._budget
+            and len(self.messages) > head + 2
+        ):
+            logger.info("history nears the context; forgetting the oldest exchange")
+            del self.messages[head : head + 2]
 
     def _checked_chunks(
         self,

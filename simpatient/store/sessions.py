@@ -16,9 +16,14 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from simpatient.errors import SimPatientError
 from simpatient.store.schema import SessionRow, TurnRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class SessionNotFound(SimPatientError, LookupError):
+    """No session with that id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +137,10 @@ class SessionStore:
 
     def get(self, session_id: str) -> SessionRecord:
         with self._sessions() as db:
-            return _session(db.get_one(SessionRow, session_id))
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise SessionNotFound(f"no session '{session_id}' in the store")
+            return _session(row)
 
     def list(self, scenario_id: str | None = None) -> list[SessionRecord]:
         query = select(SessionRow).order_by(SessionRow.started_at)

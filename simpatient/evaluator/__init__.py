@@ -1,0 +1,1 @@
+"""Feedback after a session: rubric scores with the moments that earned them."""
