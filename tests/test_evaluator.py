@@ -121,6 +121,13 @@ def test_metrics_count_questions_jargon_and_cues() -> None:
                 "What?",
                 state={"state": {"emotion": "shocked", "intensity": 0.9, "told": ["ct-result"]}},
             ),
+            Turn(5, "learner", "I'm sorry."),
+            Turn(
+                6,
+                "patient",
+                "Still?",
+                state={"state": {"emotion": "shocked", "intensity": 0.9, "told": ["ct-result"]}},
+            ),
         )
     )
     m = metrics.compute(t)
@@ -128,8 +135,8 @@ def test_metrics_count_questions_jargon_and_cues() -> None:
     assert [term for _, term in m.jargon] == ["ct", "metastases"]
     assert [(c.turn, c.emotion, c.response_turn) for c in m.cues] == [
         (2, "tearful", 3),
-        (4, "shocked", None),
-    ]
+        (4, "shocked", 5),
+    ]  # the same emotion carried over (turn 6) is not a new cue
     assert m.facts_unlocked == [(3, "pain")]
     assert m.first_news_turn == 3
 

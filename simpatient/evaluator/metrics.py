@@ -103,12 +103,20 @@ def compute(transcript: Transcript) -> Metrics:
 
 
 def _cues(turns: tuple[Turn, ...]) -> list[Cue]:
+    """Patient turns where a strong emotion appears or grows: moments to respond to."""
     cues = []
+    before: dict[str, Any] = {}
     for i, turn in enumerate(turns):
         state = turn.state.get("state", {})
-        if turn.speaker != "patient" or state.get("intensity", 0) < CUE_INTENSITY:
+        if turn.speaker != "patient" or not state:
+            continue
+        previous, before = before, state
+        if state.get("intensity", 0) < CUE_INTENSITY:
             continue
         if state.get("emotion") in (None, "neutral", "relieved"):
+            continue
+        same = previous.get("emotion") == state.get("emotion")
+        if same and state.get("intensity", 0) <= previous.get("intensity", 0):
             continue
         reply = next((t.index for t in turns[i + 1 :] if t.speaker == "learner"), None)
         cues.append(Cue(turn.index, state["emotion"], state["intensity"], reply))
