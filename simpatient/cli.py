@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the HTML report (default: feedback-<name>.html)",
     )
+    evaluate.add_argument(
+        "--judge",
+        action="store_true",
+        help="also score with the tier-2 LLM judge (SIMPATIENT_JUDGE__*)",
+    )
     evaluate.set_defaults(run=_evaluate)
 
     bench = sub.add_parser("bench", help="measure a stage with printed figures")
@@ -327,7 +332,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     rubrics = _rubrics_for(library, record.scenario_id, args.rubric)
     encoder = MiniLMEncoder(locate("minilm-l6-v2", settings.models_dir))
     encoder.load()
-    result = evaluate(record, rubrics, PhraseMatcher(encoder))
+    judge = None
+    if args.judge:
+        from simpatient.evaluator.tier2 import LLMJudge
+
+        if settings.judge is None:
+            raise SimPatientError(
+                "no judge configured: set SIMPATIENT_JUDGE__MODEL and SIMPATIENT_JUDGE__BASE_URL"
+            )
+        judge = LLMJudge(settings.judge)
+        judge.load()
+    result = evaluate(record, rubrics, PhraseMatcher(encoder), judge)
     for rubric_id, total in result.totals().items():
         print(
             f"{rubric_id}: {total['points']}/{total['possible']}"
@@ -339,7 +354,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             if item.status == "judge_error"
             else ("-" if item.score is None else f"{item.score}/2")
         )
-        print(f"  {item.rubric}/{item.item}: {mark}  {item.rationale}")
+        differs = item.tier == 2 and item.tier1_score != item.score
+        tier1 = f" (tier 1: {item.tier1_score})" if differs else ""
+        print(f"  {item.rubric}/{item.item}: {mark}{tier1}  {item.rationale}")
     title = record.scenario_id or name
     out = args.out or Path(f"feedback-{name}.html")
     out.write_text(report.render(result, title), encoding="utf-8")

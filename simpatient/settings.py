@@ -46,6 +46,23 @@ class LLMSettings(BaseModel):
     retries: int = Field(default=2, ge=0, description="retries before the first token")
 
 
+class JudgeSettings(BaseModel):
+    """The tier-2 rubric judge: a capable model behind an OpenAI-compatible server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="the served model's name")
+    base_url: str = Field(description="the server's API root, e.g. http://gpu-host:8000/v1")
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=120.0, gt=0, description="for one item's verdict")
+    max_tokens: int = Field(default=400, ge=64)
+    seed: int = 0  # with temperature 0: the same verdict for the same transcript
+    response_format: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="json_schema for OpenAI and vLLM; json_object for llama-cpp-python's server",
+    )
+
+
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {
         "llm": {
@@ -83,6 +100,10 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store")
     library: Path = Field(default=Path("."), description="folder holding personas/, scenarios/")
+    judge: JudgeSettings | None = Field(
+        default=None,
+        description="tier-2 rubric judge: an OpenAI-compatible server (SIMPATIENT_JUDGE__*)",
+    )
     appraisal_encoder: Literal["minilm", "lexical"] = Field(
         default="minilm", description="sentence encoder that appraises learner turns"
     )

@@ -1,9 +1,11 @@
 """Shared fixtures: the shipped case library, an isolated store, the real embedded LLM."""
 
 import importlib.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import servers
 
 from simpatient.content import CaseLibrary, load_library
 from simpatient.dialogue.encoders import MiniLMEncoder
@@ -35,6 +37,14 @@ def smollm2_gguf() -> Path:
     assert spec is not None, "run make setup"
     assert spec.submodule_search_locations, "run make setup"
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real OpenAI-compatible server (the llama.cpp one) serving SmolLM2; its API root."""
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    with servers.llama_server(smollm2_gguf, log, context=4096) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,6 @@ All traffic stays on 127.0.0.1.
 import contextlib
 import json
 import logging
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -18,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from servers import free_port
 
 from simpatient.dialogue.llm import ChatMessage, Sampling
 from simpatient.dialogue.openai_backend import API_KEY_ENV, BASE_URL_ENV, OpenAICompatBackend
@@ -31,51 +28,6 @@ STORY = [
     ChatMessage("user", "Tell me a short story about a cat."),
 ]
 GREEDY = Sampling(max_tokens=40, temperature=0.0, top_p=1.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-# --- a real llama.cpp server -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` serving SmolLM2 on a free local port; its API root."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the llama.cpp server exited:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the llama.cpp server did not start in 60 s:\n{log.read_text()[-3000:]}"
-                )
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 Connect = Callable[..., OpenAICompatBackend]
@@ -367,7 +319,7 @@ def test_a_server_that_went_away_fails_retryably_after_retries(
 
 
 def test_load_names_the_url_of_a_server_that_is_not_running(connect: Connect) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     start = time.monotonic()
     with pytest.raises(BackendError, match="cannot connect to the LLM server") as e:
         connect(url, connect_timeout_s=0.5)

@@ -126,6 +126,39 @@ class OpenAICompatBackend(LLMBackend):
         tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
         return tokens if isinstance(tokens, int) else 0
 
+    def complete_json(
+        self,
+        messages: Sequence[ChatMessage],
+        sampling: Sampling,
+        schema: dict[str, Any],
+        style: str = "json_schema",
+    ) -> str:
+        """One whole reply constrained to the JSON ``schema`` by the server's guided
+        decoding; its text. ``style`` is how the server takes the schema: OpenAI and vLLM
+        use ``json_schema``; llama-cpp-python's server uses ``json_object`` with a
+        ``schema``."""
+        response_format: dict[str, Any] = (
+            {"type": "json_object", "schema": schema}
+            if style == "json_object"
+            else {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
+        )
+        body: dict[str, Any] = {
+            "model": self.options.model,
+            "messages": _as_dicts(messages),
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "stream": False,
+            "response_format": response_format,
+        }
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        answer = self._with_retries(lambda: self._request("POST", "/chat/completions", body))
+        try:
+            return str(answer["choices"][0]["message"]["content"] or "")
+        except (KeyError, IndexError, TypeError) as e:
+            raise BackendError(f"the judge's answer has no message: {answer!r:.200}") from e
+
     def stream(
         self, messages: Sequence[ChatMessage], sampling: Sampling, *, session: str
     ) -> Iterator[str]:

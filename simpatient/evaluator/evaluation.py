@@ -8,6 +8,7 @@ from simpatient.content import Rubric
 from simpatient.dialogue.encoders import PhraseMatcher
 from simpatient.evaluator import metrics, tier1
 from simpatient.evaluator.tier1 import ItemResult
+from simpatient.evaluator.tier2 import LLMJudge
 from simpatient.evaluator.transcript import Transcript
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,17 @@ class Evaluation:
         }
 
 
-def evaluate(transcript: Transcript, rubrics: list[Rubric], matcher: PhraseMatcher) -> Evaluation:
+def evaluate(
+    transcript: Transcript,
+    rubrics: list[Rubric],
+    matcher: PhraseMatcher,
+    judge: "LLMJudge | None" = None,
+) -> Evaluation:
+    """Tier 1 always; with a judge, tier 2 re-scores each item with tier 1 as context."""
     items = tier1.score(transcript, rubrics, matcher)
+    if judge is not None:
+        by_id = {(r.id, i.id): (r, i) for r in rubrics for i in r.items}
+        items = [judge.judge(transcript, *by_id[(t.rubric, t.item)], t) for t in items]
     for item in items:
         check_evidence(transcript, item)
     return Evaluation(transcript, rubrics, items, metrics.compute(transcript))

@@ -43,6 +43,7 @@ class ItemResult:
     evidence: list[Evidence] = field(default_factory=list)
     rationale: str = ""
     suggestion: str = ""
+    tier1_score: int | None = None  # for tier-2 items: what tier 1 gave, to show disagreement
 
 
 def sentences_of(transcript: Transcript) -> list[tuple[int, str]]:
