@@ -43,7 +43,7 @@ def smollm2_gguf() -> Path:
 def llama_server(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-compatible server (the llama.cpp one) serving SmolLM2; its API root."""
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with servers.llama_server(smollm2_gguf, log, context=4096) as url:
+    with servers.llama_server(smollm2_gguf, log) as url:
         yield url
 
 
