@@ -191,3 +191,14 @@ def test_a_long_conversation_forgets_its_oldest_exchanges(library: CaseLibrary) 
     assert "Question number 39" in prompt[-1].content
     assert not any("Question number 0," in m.content for m in prompt)  # the oldest went
     assert sum(len(m.content) for m in prompt) / 3.5 < 2048
+
+
+def test_a_reply_that_loops_is_cut_and_regenerated(library: CaseLibrary) -> None:
+    conversation, backend = _conversation(library, "grace-declines-blood")
+    backend.replies = ["I'm sure of it. Yes."]
+    assert list(conversation.reply("Hello.")) == ["I'm sure of it.", "Yes."]
+    backend.replies = ["Well. I'm sure of it. I'm sure of it.", "I would rather not."]
+    reply = conversation.reply("Are you sure?")
+    assert list(reply) == ["Well."]  # the repeated sentence is not spoken
+    assert reply.checks.problems == ["repeats itself"]
+    assert reply.checks.truncated

@@ -43,6 +43,10 @@ FIRST_CLAUSE_WORDS = 4
 #: About this many characters make a token in English; used to keep the history inside
 #: the model's context without asking the backend to count.
 CHARS_PER_TOKEN = 3.5
+#: A chunk of at least this many words said again within the last RECENT_CHUNKS chunks is
+#: a loop (small models fall into them), not speech.
+REPEAT_WORDS = 3
+RECENT_CHUNKS = 12
 SILENCE_REPLY = "Sorry, I didn't catch that."
 FALLBACK_REPLY = "Sorry, I'm not sure what you mean. Could you put that another way?"
 
@@ -122,6 +126,7 @@ class PatientConversation:
         self.state = PatientState.initial(case.scenario)
         self.messages = [ChatMessage("system", system_prompt(case)), *opening_exchange(case)]
         self._tag = speaker_tag(case.persona.called)
+        self._spoken: list[str] = []  # normalised chunks said so far, to catch loops
         self.key = uuid.uuid4().hex  # names this conversation's cache in the backend
         # What the history may fill: the context less room for a reply and a learner turn.
         self._budget = (options.context - options.max_reply_tokens - 2 * MAX_LEARNER_WORDS) * 0.9
@@ -232,6 +237,9 @@ class PatientConversation:
         spoken_words = 0
         for chunk in sentences(pieces(), self._tag, FIRST_CLAUSE_WORDS):
             problems = list(check_reply(chunk, label, reply.learner_text).problems)
+            norm = " ".join(chunk.lower().split())
+            if len(norm.split()) >= REPEAT_WORDS and norm in self._spoken[-RECENT_CHUNKS:]:
+                problems.append("repeats itself")
             leaks = self.appraiser.closest_facts(chunk, locked)
             problems += [f"locked fact '{i}'" for i, s in leaks.items() if s >= LEAK_THRESHOLD]
             spoken_words += len(chunk.split())
@@ -246,6 +254,7 @@ class PatientConversation:
             if reply.timings.first_clause_s is None:
                 reply.timings.first_clause_s = time.monotonic() - start
             reply.chunks.append(chunk)
+            self._spoken.append(norm)
             yield chunk
 
     def _note_disclosures(self, text: str) -> None:
