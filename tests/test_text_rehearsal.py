@@ -195,10 +195,18 @@ def test_a_long_conversation_forgets_its_oldest_exchanges(library: CaseLibrary) 
 
 def test_a_reply_that_loops_is_cut_and_regenerated(library: CaseLibrary) -> None:
     conversation, backend = _conversation(library, "grace-declines-blood")
-    backend.replies = ["I'm sure of it. Yes."]
-    assert list(conversation.reply("Hello.")) == ["I'm sure of it.", "Yes."]
-    backend.replies = ["Well. I'm sure of it. I'm sure of it.", "I would rather not."]
+    backend.replies = ["I don't understand. I am sure of all of it now."]
+    assert list(conversation.reply("Hello.")) == [
+        "I don't understand.",
+        "I am sure of all of it now.",
+    ]
+    backend.replies = ["I don't understand. I'm sure of it. I'm sure of it."]
     reply = conversation.reply("Are you sure?")
-    assert list(reply) == ["Well."]  # the repeated sentence is not spoken
+    # a short sentence may recur across replies; the same one twice in a reply may not
+    assert list(reply) == ["I don't understand.", "I'm sure of it."]
     assert reply.checks.problems == ["repeats itself"]
     assert reply.checks.truncated
+    backend.replies = ["I am sure of all of it now.", "Fine."]
+    again = conversation.reply("Really?")
+    assert list(again) == ["Fine."]  # a long sentence said again is regenerated
+    assert again.checks.regenerated

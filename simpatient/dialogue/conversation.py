@@ -43,9 +43,11 @@ FIRST_CLAUSE_WORDS = 4
 #: About this many characters make a token in English; used to keep the history inside
 #: the model's context without asking the backend to count.
 CHARS_PER_TOKEN = 3.5
-#: A chunk of at least this many words said again within the last RECENT_CHUNKS chunks is
-#: a loop (small models fall into them), not speech.
+#: A sentence said twice in one reply is a loop (small models fall into them); so is a long
+#: one said again within the last RECENT_CHUNKS. Short ones ("I don't understand.") recur
+#: naturally across a conversation.
 REPEAT_WORDS = 3
+REPEAT_WORDS_ACROSS = 6
 RECENT_CHUNKS = 12
 SILENCE_REPLY = "Sorry, I didn't catch that."
 FALLBACK_REPLY = "Sorry, I'm not sure what you mean. Could you put that another way?"
@@ -238,7 +240,11 @@ class PatientConversation:
         for chunk in sentences(pieces(), self._tag, FIRST_CLAUSE_WORDS):
             problems = list(check_reply(chunk, label, reply.learner_text).problems)
             norm = " ".join(chunk.lower().split())
-            if len(norm.split()) >= REPEAT_WORDS and norm in self._spoken[-RECENT_CHUNKS:]:
+            words = len(norm.split())
+            if (
+                words >= REPEAT_WORDS
+                and norm in [" ".join(c.lower().split()) for c in reply.chunks]
+            ) or (words >= REPEAT_WORDS_ACROSS and norm in self._spoken[-RECENT_CHUNKS:]):
                 problems.append("repeats itself")
             leaks = self.appraiser.closest_facts(chunk, locked)
             problems += [f"locked fact '{i}'" for i, s in leaks.items() if s >= LEAK_THRESHOLD]
