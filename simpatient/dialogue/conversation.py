@@ -98,6 +98,12 @@ class Reply:
         self.appraisal: Appraisal | None = None
         self.prompt: list[ChatMessage] = []  # what the model is asked, once appraised
 
+    def appraise(self) -> None:
+        """Appraise the learner's turn now (milliseconds; iterating does it otherwise), so
+        the caller can save the turn with its appraisal before the model runs."""
+        if self.appraisal is None:
+            self._conversation._prepare(self)
+
     def __iter__(self) -> Iterator[str]:
         return self._conversation._respond(self)
 
@@ -154,17 +160,21 @@ class PatientConversation:
         appraised twice."""
         return Reply(self, failed.learner_text, retry_of=failed)
 
-    def _respond(self, reply: Reply) -> Iterator[str]:
-        start = time.monotonic()
+    def _prepare(self, reply: Reply) -> None:
         if reply.retry_of is not None:
             reply.appraisal, reply.prompt = reply.retry_of.appraisal, reply.retry_of.prompt
         elif not reply.learner_text.strip():
             reply.appraisal = self.appraiser.appraise(self.state, "")
+        else:
+            reply.prompt = self._appraise(reply)
+
+    def _respond(self, reply: Reply) -> Iterator[str]:
+        start = time.monotonic()
+        reply.appraise()
+        if not reply.prompt:  # silence: nothing to answer
             reply.chunks.append(SILENCE_REPLY)
             yield SILENCE_REPLY
             return
-        else:
-            reply.prompt = self._appraise(reply)
         prompt = reply.prompt
         raw: list[str] = []
         for attempt in range(2):

@@ -142,17 +142,7 @@ class OpenAICompatBackend(LLMBackend):
             if style == "json_object"
             else {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema}}
         )
-        body: dict[str, Any] = {
-            "model": self.options.model,
-            "messages": _as_dicts(messages),
-            "max_tokens": sampling.max_tokens,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "stream": False,
-            "response_format": response_format,
-        }
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
+        body = {**self._body(messages, sampling), "response_format": response_format}
         answer = self._with_retries(lambda: self._request("POST", "/chat/completions", body))
         try:
             return str(answer["choices"][0]["message"]["content"] or "")
@@ -162,19 +152,11 @@ class OpenAICompatBackend(LLMBackend):
     def stream(
         self, messages: Sequence[ChatMessage], sampling: Sampling, *, session: str
     ) -> Iterator[str]:
-        body: dict[str, Any] = {
-            "model": self.options.model,
-            "messages": _as_dicts(messages),
-            "max_tokens": sampling.max_tokens,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
+        body = {
+            **self._body(messages, sampling),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
         self._local.prompt_tokens = 0
 
         def start() -> tuple[str | None, Iterator[str]]:
@@ -189,6 +171,22 @@ class OpenAICompatBackend(LLMBackend):
             yield from rest
         except BackendError as e:
             raise BackendError(f"{e} (the reply broke off part-way)", retryable=True) from e
+
+    def _body(self, messages: Sequence[ChatMessage], sampling: Sampling) -> dict[str, Any]:
+        """A chat completion request; ``stop`` and ``seed`` only when set."""
+        body: dict[str, Any] = {
+            "model": self.options.model,
+            "messages": _as_dicts(messages),
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "stream": False,
+        }
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        return body
 
     @property
     def last_prompt_tokens(self) -> int:

@@ -60,12 +60,7 @@ class TextRehearsal:
         self.last_reply, self.last_failed = reply, False
         spoken: list[str] = []
         errors: list[str] = []
-        chunks = iter(reply)
-        try:
-            first = next(chunks, None)  # runs the appraisal, then waits for the first chunk
-        except BackendError as e:
-            first, chunks = None, iter(())
-            errors.append(str(e))
+        reply.appraise()  # milliseconds: the turn is saved with it before the model runs
         appraisal = reply.appraisal.as_dict() if reply.appraisal else {}
         self.store.add_turn(
             self.session_id,
@@ -75,16 +70,12 @@ class TextRehearsal:
             learner_at,
             state={"appraisal": appraisal},
         )
-        if first is not None:
-            spoken.append(first)
-            yield first
-        if not errors:
-            try:
-                for chunk in chunks:
-                    spoken.append(chunk)
-                    yield chunk
-            except BackendError as e:
-                errors.append(str(e))
+        try:
+            for chunk in reply:
+                spoken.append(chunk)
+                yield chunk
+        except BackendError as e:
+            errors.append(str(e))
         if errors:
             logger.error("the patient model failed mid-turn: %s", errors[-1])
             spoken.append(HOLDING_LINE)
