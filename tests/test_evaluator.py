@@ -187,3 +187,31 @@ def test_unknown_transcript_formats_name_the_expected_ones(tmp_path: Path, conte
     path.write_text(content)
     with pytest.raises(TranscriptError, match="expected JSON"):
         from_file(path)
+
+
+def test_an_item_judged_by_absence_loses_points_for_each_counter_example() -> None:
+    rubric = Rubric.model_validate(
+        {
+            "id": "absence",
+            "title": "Absence",
+            "instrument": "test",
+            "applies_to": ["other"],
+            "items": [
+                {
+                    "id": "no-blocking",
+                    "title": "Does not block emotion",
+                    "behaviour": "Never brushes the patient's feelings aside.",
+                    "exemplars": ["Take your time."],
+                    "counter_exemplars": ["Don't worry about it.", "Let's stay positive."],
+                    "evidence_required": False,
+                }
+            ],
+        }
+    )
+    matcher = PhraseMatcher(LexicalEncoder())
+    [clean] = evaluate(GOOD, [rubric], matcher).items
+    assert (clean.score, clean.evidence) == (2, [])
+    [blocked] = evaluate(POOR, [rubric], matcher).items
+    assert blocked.score == 1
+    assert [e.quote for e in blocked.evidence] == ["Don't worry about it."]
+    assert "went against it" in blocked.rationale

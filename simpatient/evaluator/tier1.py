@@ -81,16 +81,48 @@ def score(
             examples = matcher.embed(list(item.exemplars))
             counters = matcher.embed(list(item.counter_exemplars))
             shown: list[Evidence] = []
+            failed: list[Evidence] = []  # sentences closer to the counter-exemplars
             for row, (turn, sentence) in enumerate(spoken):
                 assert said is not None
                 best = matcher.best(examples, said, row)
                 against = matcher.best(counters, said, row)
-                if best.semantic <= against.semantic:
-                    continue
-                if best.semantic >= SHOWS_SEMANTIC or best.lexical >= SHOWS_LEXICAL:
-                    shown.append(Evidence(turn, sentence, starts.get(turn), best.semantic))
-            results.append(_result(rubric, item, shown))
+                closer, to = (
+                    (shown, best) if best.semantic > against.semantic else (failed, against)
+                )
+                if to.semantic >= SHOWS_SEMANTIC or to.lexical >= SHOWS_LEXICAL:
+                    closer.append(Evidence(turn, sentence, starts.get(turn), to.semantic))
+            if item.evidence_required:
+                results.append(_result(rubric, item, shown))
+            else:
+                results.append(_result_by_absence(rubric, item, failed))
     return results
+
+
+def _result_by_absence(rubric: Rubric, item: RubricItem, failed: list[Evidence]) -> ItemResult:
+    """An item done by *not* doing something (e.g. not blocking emotion): full marks unless
+    sentences like its counter-exemplars were said; those are quoted."""
+    points = max(0, MAX_SCORE - len(failed))
+    failed.sort(key=lambda e: -e.strength)
+    anchors = item.anchors
+    rationale = (
+        f"{len(failed)} moment(s) went against it"
+        if failed
+        else "nothing in the conversation went against it"
+    )
+    if anchors is not None:
+        rationale += f": {[anchors.not_done, anchors.partly, anchors.done][points]}"
+    suggestion = "" if points == MAX_SCORE else f"Try, for example: “{item.exemplars[0]}”"
+    return ItemResult(
+        rubric.id,
+        item.id,
+        item.title,
+        1,
+        points,
+        "scored",
+        failed[:MAX_EVIDENCE],
+        rationale,
+        suggestion,
+    )
 
 
 def _result(rubric: Rubric, item: RubricItem, shown: list[Evidence]) -> ItemResult:
