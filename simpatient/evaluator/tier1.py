@@ -102,51 +102,36 @@ def _result_by_absence(rubric: Rubric, item: RubricItem, failed: list[Evidence])
     """An item done by *not* doing something (e.g. not blocking emotion): full marks unless
     sentences like its counter-exemplars were said; those are quoted."""
     points = max(0, MAX_SCORE - len(failed))
-    failed.sort(key=lambda e: -e.strength)
-    anchors = item.anchors
     rationale = (
         f"{len(failed)} moment(s) went against it"
         if failed
         else "nothing in the conversation went against it"
     )
-    if anchors is not None:
-        rationale += f": {[anchors.not_done, anchors.partly, anchors.done][points]}"
-    suggestion = "" if points == MAX_SCORE else f"Try, for example: “{item.exemplars[0]}”"
-    return ItemResult(
-        rubric.id,
-        item.id,
-        item.title,
-        1,
-        points,
-        "scored",
-        failed[:MAX_EVIDENCE],
-        rationale,
-        suggestion,
-    )
+    return _scored(rubric, item, points, rationale, failed)
 
 
 def _result(rubric: Rubric, item: RubricItem, shown: list[Evidence]) -> ItemResult:
     strong = [e for e in shown if e.strength >= STRONG_SEMANTIC]
     points = MAX_SCORE if strong or len(shown) >= 2 else len(shown)
-    shown.sort(key=lambda e: -e.strength)
-    anchors = item.anchors
     if points == MAX_SCORE:
         rationale = f"shown in {len(shown)} moment(s)"
     elif points:
         rationale = "shown once, not clearly"
     else:
         rationale = "no moment in the conversation shows it"
-    if anchors is not None:
+    return _scored(rubric, item, points, rationale, shown)
+
+
+def _scored(
+    rubric: Rubric, item: RubricItem, points: int, rationale: str, evidence: list[Evidence]
+) -> ItemResult:
+    """The item's result: the anchor for its level, a suggestion below full marks, and its
+    strongest evidence."""
+    if item.anchors is not None:
+        anchors = item.anchors
         rationale += f": {[anchors.not_done, anchors.partly, anchors.done][points]}"
     suggestion = "" if points == MAX_SCORE else f"Try, for example: “{item.exemplars[0]}”"
+    strongest = sorted(evidence, key=lambda e: -e.strength)[:MAX_EVIDENCE]
     return ItemResult(
-        rubric.id,
-        item.id,
-        item.title,
-        1,
-        points,
-        "scored",
-        shown[:MAX_EVIDENCE],
-        rationale,
-        suggestion,
+        rubric.id, item.id, item.title, 1, points, "scored", strongest, rationale, suggestion
     )
