@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
-APT_PACKAGES=(build-essential cmake python3-venv)
+# festival/flite/espeak-ng: the patient voices besides piper; chromium: the end-to-end tests
+# and PDF reports (driven by Playwright, which never downloads a browser of its own).
+APT_PACKAGES=(build-essential cmake python3-venv espeak-ng flite festival festvox-us-slt-hts
+    festvox-kallpc16k festvox-kdlpc16k chromium)
 LLAMA_VERSION=0.3.36
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/simpatient
 
