@@ -63,6 +63,111 @@ class JudgeSettings(BaseModel):
     )
 
 
+class VADSettings(BaseModel):
+    """Voice activity (Silero) and turn-taking thresholds, in milliseconds of audio."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(default=0.5, gt=0, lt=1, description="speech probability: voiced")
+    neg_threshold: float = Field(
+        default=0.35, gt=0, lt=1, description="below this a window counts as silence"
+    )
+    min_speech_ms: int = Field(
+        default=96, ge=32, description="voiced audio before an onset is reported (clicks, taps)"
+    )
+    confirm_ms: int = Field(
+        default=450,
+        ge=32,
+        description="speech after the onset that marks a real turn or interruption; shorter "
+        "speech is a backchannel ('mm-hm', 'okay') or noise",
+    )
+    pause_ms: int = Field(
+        default=160, ge=32, description="silence after which the transcript is refreshed"
+    )
+    silence_ms: int = Field(default=700, ge=64, description="silence that ends a turn")
+    complete_silence_ms: int = Field(
+        default=350,
+        ge=64,
+        description="silence that ends a turn whose transcript is already a complete thought",
+    )
+    threads: int = Field(default=1, ge=1)
+
+
+class ASRSettings(BaseModel):
+    """Speech recognition: the faster-whisper model and the guards on its output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = Field(description="name of the ASR backend in the registry")
+    model: str = Field(description="a model name from `simpatient models list` or a path")
+    device: Literal["cpu", "cuda", "auto"] = Field(description="cuda falls back to the CPU")
+    compute_type: str = Field(description="CTranslate2 type, e.g. int8 (CPU), float16 (GPU)")
+    threads: int = Field(ge=1, description="CPU threads for one decode")
+    beam_size: int = Field(default=2, ge=1, description="beam >= 2 resists hallucinated loops")
+    language: str | None = Field(default="en", description="None: detect per turn")
+    partial_interval_ms: int = Field(
+        default=1000,
+        ge=100,
+        description="new audio between partial transcripts (a CPU decode takes 0.5-1 s)",
+    )
+    max_segment_s: float = Field(
+        default=20.0, gt=2, le=28, description="longer speech is cut and decoded in pieces"
+    )
+    no_speech_threshold: float = Field(default=0.6, ge=0, le=1)
+    logprob_threshold: float = Field(
+        default=-1.0, description="a segment this unlikely and likely silent is dropped"
+    )
+    compression_ratio_threshold: float = Field(
+        default=2.4, gt=1, description="above this a segment is a repetition loop"
+    )
+    max_words_per_s: float = Field(
+        default=6.0, gt=0, description="more words than this per second of audio is invented"
+    )
+
+
+class TTSSettings(BaseModel):
+    """Speech synthesis: which engines may speak and how; the voice itself comes from the
+    persona (``simpatient.speech.tts.voices``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engines: list[str] = Field(
+        default=["piper", "festival", "flite", "espeak"],
+        description="engines a persona's voice may be drawn from, best first; the rest of "
+        "the list is the fallback when one is missing or fails",
+    )
+    voice: str | None = Field(
+        default=None, description="force one voice for every persona, e.g. 'flite:slt'"
+    )
+    threads: int = Field(default=1, ge=1, description="CPU threads for neural voices (piper)")
+    device: Literal["cpu", "cuda"] = Field(default="cpu", description="for piper and Coqui")
+    coqui_model: str = Field(
+        default="tts_models/en/vctk/vits", description="a Coqui model already in its cache"
+    )
+    sentence_pause_s: float = Field(
+        default=0.12, ge=0, description="silence after each sentence, scaled by the prosody"
+    )
+
+
+class AvatarSettings(BaseModel):
+    """The patient's face: which renderer draws it and the video it makes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = Field(default="cpu", description="avatar renderer: cpu or musetalk")
+    width: int = Field(default=640, ge=64, le=3840)
+    height: int = Field(default=480, ge=64, le=2160)
+    fps: int = Field(default=25, ge=5, le=60)
+    seed: int = Field(default=0, description="seeds blinks, gaze and head motion")
+    musetalk_model: Path | None = Field(
+        default=None, description="MuseTalk 1.5 folder (unet, vae, whisper); none: CPU face"
+    )
+    musetalk_base_video: Path | None = Field(
+        default=None, description="folder of <persona-id>.mp4 base videos for MuseTalk"
+    )
+    device: Literal["cpu", "cuda"] = Field(default="cpu", description="for the neural backend")
+
+
 PROFILES: dict[str, dict[str, Any]] = {
     "cpu": {
         "llm": {
@@ -70,6 +175,13 @@ PROFILES: dict[str, dict[str, Any]] = {
             "model": "qwen2.5-coder-1.5b-instruct-q4km",
             "threads": 2,
             "gpu_layers": 0,
+        },
+        "asr": {
+            "backend": "faster_whisper",
+            "model": "whisper-base",
+            "device": "cpu",
+            "compute_type": "int8",
+            "threads": 2,
         },
     },
     "gpu": {
@@ -80,8 +192,69 @@ PROFILES: dict[str, dict[str, Any]] = {
             "gpu_layers": -1,
             "context": 8192,
         },
+        # Whisper base until a larger faster-whisper model is in the catalogue; any
+        # CTranslate2 Whisper folder can be named by path (SIMPATIENT_ASR__MODEL).
+        "asr": {
+            "backend": "faster_whisper",
+            "model": "whisper-base",
+            "device": "cuda",
+            "compute_type": "float16",
+            "threads": 4,
+            "beam_size": 5,
+            "partial_interval_ms": 300,
+        },
+        "tts": {
+            "engines": ["coqui", "piper", "festival", "flite", "espeak"],
+            "device": "cuda",
+            "threads": 4,
+        },
+        # without weights at avatar.musetalk_model the CPU face is drawn instead
+        "avatar": {"backend": "musetalk", "device": "cuda"},
     },
 }
+
+
+class CallSettings(BaseModel):
+    """The video call's WebRTC transport."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stun_urls: list[str] = Field(
+        default=[], description="e.g. stun:stun.example.org:3478; none: host candidates only"
+    )
+    turn_urls: list[str] = Field(default=[], description="e.g. turn:turn.example.org:3478")
+    turn_username: str | None = None
+    turn_password: SecretStr | None = None
+    loopback_candidate: bool = Field(
+        default=True,
+        description="also offer 127.0.0.1, which aioice leaves out: a browser on this machine "
+        "then connects without any network (Chromium needs --allow-loopback-in-peer-connection)",
+    )
+    rejoin_grace_s: float = Field(
+        default=60.0, ge=0, description="a dropped call keeps its session this long for a rejoin"
+    )
+    connect_timeout_s: float = Field(
+        default=30.0, gt=0, description="an answered offer that never connects is dropped"
+    )
+
+
+class ServerSettings(BaseModel):
+    """The web service (`simpatient serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None, description="https://... when behind a TLS proxy: cookies become Secure"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; default: a key kept in data_dir"
+    )
+    max_sessions: int = Field(default=2, ge=1, description="live sessions per process")
+    max_upload_bytes: int = Field(default=1_000_000, ge=1024)
+    web_root: Path = Field(
+        default_factory=lambda: Path(__file__).resolve().parents[1] / "web_client",
+        description="the browser pages (templates/ and static/)",
+    )
 
 
 class Settings(BaseSettings):
@@ -108,6 +281,12 @@ class Settings(BaseSettings):
         default="minilm", description="sentence encoder that appraises learner turns"
     )
     llm: LLMSettings
+    asr: ASRSettings
+    vad: VADSettings = Field(default_factory=VADSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    call: CallSettings = Field(default_factory=CallSettings)
+    tts: TTSSettings = Field(default_factory=TTSSettings)
+    avatar: AvatarSettings = Field(default_factory=AvatarSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -65,3 +65,9 @@ def real_settings() -> Settings:
 def embedded(real_settings: Settings) -> Runtime:
     """The real embedded LLM and encoder (make setup fetches them), loaded once."""
     return load_runtime(real_settings)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Debian Chromium against a real local server (about 30 s)"
+    )

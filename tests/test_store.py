@@ -45,5 +45,52 @@ def test_schema_is_managed_by_alembic(tmp_path: Path) -> None:
     with engine.connect() as conn:
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
         tables = set(sa.inspect(conn).get_table_names())
-    assert version == "0002"
-    assert {"sessions", "turns", "alembic_version"} <= tables
+    assert version == "0003"
+    assert {"sessions", "turns", "users", "evaluations", "faculty_ratings"} <= tables
+
+
+def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
+    """Alembic's autogenerate finds nothing between the migrated database and the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from simpatient.store.schema import Base
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    SessionStore.open(url).close()
+    with sa.create_engine(url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_a_store_with_sessions_migrates_to_the_latest_schema(tmp_path: Path) -> None:
+    """A database made by an earlier version, with sessions and turns in it, upgrades in
+    place and keeps them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from simpatient.store.database import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.exec_driver_sql(
+            "INSERT INTO sessions (id, scenario_id, persona_id, mode, status, started_at, meta)"
+            " VALUES ('s1', 'maggie-recurrence-bbn', 'margaret-oconnell', 'text', 'ended',"
+            " '2026-01-01 10:00:00', '{}')"
+        )
+        connection.exec_driver_sql(
+            'INSERT INTO turns (session_id, "index", speaker, text, started_at, ended_at,'
+            " timings, state) VALUES ('s1', 0, 'patient', 'Morning.', '2026-01-01 10:00:00',"
+            " '2026-01-01 10:00:01', '{}', '{}')"
+        )
+    engine.dispose()
+    store = SessionStore.open(url)
+    record = store.get("s1")
+    assert record.learner_id is None
+    assert [t.text for t in record.turns] == ["Morning."]

@@ -64,6 +64,8 @@ def lint_persona(
             ("culture", "interpreter_needed"),
             "an interpreter is needed but the preferred language is English",
         )
+    if persona.appearance is None:
+        yield warn(("id",), "no appearance: the avatar will draw a plain default face")
     low, high = AGE_BANDS[persona.voice.age_band]
     if not low <= persona.age <= high:
         yield warn(

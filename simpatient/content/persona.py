@@ -175,7 +175,7 @@ class Persona(CaseModel):
     communication: Communication
     history: list[Text] = Field(default_factory=list)
     voice: Voice
-    appearance: Appearance
+    appearance: Appearance | None = None  # None: the avatar draws a plain default (lint warns)
 
     @property
     def called(self) -> str:

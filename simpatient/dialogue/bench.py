@@ -8,7 +8,6 @@ timings on the monotonic clock, and from automatic checks of every reply.
 
 import re
 import resource
-import statistics
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ from simpatient.dialogue.appraisal import LEAK_THRESHOLD, Appraiser
 from simpatient.dialogue.checks import check_reply
 from simpatient.dialogue.encoders import Encoder
 from simpatient.dialogue.state import PatientState
+from simpatient.measure import percentiles
 from simpatient.pipeline.session_factory import Runtime
 
 #: A reply that goes along with a frame break shows one of these.
@@ -86,14 +86,16 @@ class BenchReport:
         stray = [t for t in self.turns if t.unlocked_now and t.fact is None]
         return {
             "turns": len(self.turns),
-            "first_token_warm": _pcts(t["first_token_s"] for t in warm),
-            "first_clause_warm": _pcts(t["first_clause_s"] for t in warm if t["first_clause_s"]),
-            "first_token_cold": _pcts(t["first_token_s"] for t in self.cold),
-            "first_clause_cold": _pcts(
+            "first_token_warm": percentiles(t["first_token_s"] for t in warm),
+            "first_clause_warm": percentiles(
+                t["first_clause_s"] for t in warm if t["first_clause_s"]
+            ),
+            "first_token_cold": percentiles(t["first_token_s"] for t in self.cold),
+            "first_clause_cold": percentiles(
                 t["first_clause_s"] for t in self.cold if t["first_clause_s"]
             ),
-            "prefill_s": _pcts(self.prefill_s),
-            "appraisal_ms": _pcts(t["appraisal_s"] * 1000 for t in warm),
+            "prefill_s": percentiles(self.prefill_s),
+            "appraisal_ms": percentiles(t["appraisal_s"] * 1000 for t in warm),
             "tokens_per_s": _ratio(
                 sum(t["tokens"] - 1 for t in generated),
                 sum(t["total_s"] - t["first_token_s"] for t in generated),
@@ -206,14 +208,6 @@ def appraisal_accuracy(encoder: Encoder, library: CaseLibrary) -> dict[str, Any]
         "best_threshold": round(best[1], 3),
         "best_balanced_accuracy": _ratio(best[0], unlock_n + near_n),
     }
-
-
-def _pcts(values: Iterable[float | None]) -> dict[str, float | int]:
-    data = sorted(v for v in values if v is not None)
-    if not data:
-        return {"n": 0}
-    p95 = data[min(len(data) - 1, round(0.95 * (len(data) - 1)))]
-    return {"n": len(data), "p50": round(statistics.median(data), 3), "p95": round(p95, 3)}
 
 
 def _share(flags: Iterable[bool | None]) -> float | None:

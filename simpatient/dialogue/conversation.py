@@ -160,6 +160,17 @@ class PatientConversation:
         appraised twice."""
         return Reply(self, failed.learner_text, retry_of=failed)
 
+    def interrupted(self, reply: Reply, heard: str) -> None:
+        """The learner cut the reply off: the history keeps only the words they heard,
+        ending in a dash so the model knows it was cut short; nothing heard, only the
+        learner's turn (they went on speaking before the patient began). Call it once the
+        reply's iterator is closed (or finished: its audio may still have been playing)."""
+        if not reply.prompt:
+            return
+        said = heard.strip()
+        cut = [ChatMessage("assistant", f"{said}—")] if said else []
+        self.messages = [*reply.prompt, *cut]
+
     def _prepare(self, reply: Reply) -> None:
         if reply.retry_of is not None:
             reply.appraisal, reply.prompt = reply.retry_of.appraisal, reply.retry_of.prompt

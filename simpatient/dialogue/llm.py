@@ -4,15 +4,15 @@ Backends are imported lazily by name, so an optional dependency (llama-cpp-pytho
 transformers, an HTTP client) is needed only when its backend is chosen.
 """
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from simpatient.errors import BackendError, ModelError
+from simpatient.errors import ModelError
 from simpatient.models import locate
+from simpatient.registry import backend_class
 from simpatient.settings import LLMSettings
 
 Role = Literal["system", "user", "assistant"]
@@ -99,20 +99,7 @@ BACKENDS: dict[str, str] = {
 def create_backend(options: LLMSettings, models_dir: Path) -> LLMBackend:
     """The backend named in ``options.backend``, constructed but not loaded; its weights
     are located in ``models_dir`` (without loading them)."""
-    try:
-        target = BACKENDS[options.backend]
-    except KeyError:
-        known = ", ".join(sorted(BACKENDS))
-        raise BackendError(f"unknown LLM backend '{options.backend}' (known: {known})") from None
-    module_name, class_name = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise BackendError(
-            f"the '{options.backend}' backend needs a package that is not installed ({e.name}); "
-            "run make setup, or pip install the matching simpatient extra"
-        ) from e
-    backend_cls: type[LLMBackend] = getattr(module, class_name)
+    backend_cls: type[LLMBackend] = backend_class("LLM backend", options.backend, BACKENDS)
     return backend_cls(_model_path(backend_cls, options.model, models_dir), options)
 
 

@@ -3,8 +3,9 @@
 Each learner sentence is compared with each rubric item's exemplar phrasings (and its
 counter-exemplars) by meaning and by word overlap. A sentence closer to the exemplars than
 to the counter-exemplars, past a threshold, is evidence that the behaviour was shown; the
-item's 0-2 score counts that evidence. Every piece of evidence is a sentence quoted from the
-transcript, with its turn and time.
+item's 0-2 score counts that evidence. A leading tag question ("You don't smoke, do you?") is
+never evidence. Every piece of evidence is a sentence quoted from the transcript, with its
+turn and time.
 """
 
 import re
@@ -20,6 +21,13 @@ SHOWS_SEMANTIC = 0.55
 SHOWS_LEXICAL = 0.25
 #: ... and shows it clearly at this one.
 STRONG_SEMANTIC = 0.65
+#: A statement with a tag ("You don't smoke, do you?") leads the patient to the answer, so
+#: it never shows a behaviour, however close its words are to an exemplar.
+LEADING_TAG = re.compile(
+    r",\s*(do|does|did|are|is|was|were|have|has|had|can|could|will|would|should)(n't)?"
+    r"\s+(you|i|we|it|they|he|she)\?\s*$",
+    re.IGNORECASE,
+)
 MAX_SCORE = 2
 MAX_EVIDENCE = 3
 
@@ -86,9 +94,12 @@ def score(
                 assert said is not None
                 best = matcher.best(examples, said, row)
                 against = matcher.best(counters, said, row)
-                closer, to = (
-                    (shown, best) if best.semantic > against.semantic else (failed, against)
-                )
+                if best.semantic > against.semantic:
+                    if LEADING_TAG.search(sentence):
+                        continue
+                    closer, to = shown, best
+                else:
+                    closer, to = failed, against
                 if to.semantic >= SHOWS_SEMANTIC or to.lexical >= SHOWS_LEXICAL:
                     closer.append(Evidence(turn, sentence, starts.get(turn), to.semantic))
             if item.evidence_required:

@@ -6,6 +6,7 @@ avatar around the same conversation and store.
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from simpatient.dialogue.conversation import PatientConversation, Reply
@@ -20,20 +21,28 @@ HOLDING_LINE = "Sorry, I lost my train of thought. Could you say that again?"
 
 class TextRehearsal:
     def __init__(
-        self, conversation: PatientConversation, store: SessionStore, meta: dict[str, Any]
+        self,
+        conversation: PatientConversation,
+        store: SessionStore,
+        meta: dict[str, Any],
+        learner_id: int | None = None,
+        mode: str = "text",
     ) -> None:
         self.conversation = conversation
+        self.mode = mode  # "text", or "call" when voice and video are around it
         self.store = store
         self.meta = meta
+        self.learner_id = learner_id
         self.session_id: str | None = None
         self.last_reply: Reply | None = None
         self.last_failed = False
+        self.last_errors: list[str] = []
 
     def start(self) -> str:
         """Open the session, save the patient's opening line and return it."""
         case = self.conversation.case
         self.session_id = self.store.start_session(
-            case.scenario.id, case.persona.id, "text", dict(self.meta)
+            case.scenario.id, case.persona.id, self.mode, dict(self.meta), self.learner_id
         )
         at = now()
         self.store.add_turn(
@@ -54,13 +63,21 @@ class TextRehearsal:
         patient says a holding line and, when the failure may pass, answers again once;
         either way the session goes on.
         """
-        assert self.session_id is not None, "call start() first"
-        learner_at, started = now(), now()
-        reply = self.conversation.reply(learner_text)
-        self.last_reply, self.last_failed = reply, False
+        started = now()
+        reply = self.learner_turn(learner_text)
         spoken: list[str] = []
-        errors: list[str] = []
-        reply.appraise()  # milliseconds: the turn is saved with it before the model runs
+        for chunk in self.patient_chunks(reply):
+            spoken.append(chunk)
+            yield chunk
+        self.save_patient_turn(" ".join(spoken), started)
+
+    def learner_turn(self, learner_text: str, timings: dict[str, Any] | None = None) -> Reply:
+        """Appraise and save the learner's turn (milliseconds); the reply, not yet run."""
+        assert self.session_id is not None, "call start() first"
+        learner_at = now()
+        reply = self.conversation.reply(learner_text)
+        self.last_reply, self.last_failed, self.last_errors = reply, False, []
+        reply.appraise()
         appraisal = reply.appraisal.as_dict() if reply.appraisal else {}
         self.store.add_turn(
             self.session_id,
@@ -68,39 +85,47 @@ class TextRehearsal:
             learner_text,
             learner_at,
             learner_at,
+            timings,
             state={"appraisal": appraisal},
         )
+        return reply
+
+    def patient_chunks(self, reply: Reply) -> Iterator[str]:
+        """The patient's reply, chunk by chunk; a holding line and one retry if the model
+        fails. Blocking: the call runs it in a worker thread."""
         try:
-            for chunk in reply:
-                spoken.append(chunk)
-                yield chunk
+            yield from reply
+            return
         except BackendError as e:
-            errors.append(str(e))
-        if errors:
-            logger.error("the patient model failed mid-turn: %s", errors[-1])
-            spoken.append(HOLDING_LINE)
-            yield HOLDING_LINE
-            reply = self.conversation.retry(reply)
-            self.last_reply = reply
-            try:
-                for chunk in reply:
-                    spoken.append(chunk)
-                    yield chunk
-            except BackendError as e:  # failed twice: the learner can go on or try again
-                errors.append(str(e))
-                self.last_failed = True
-        timings = reply.timings.as_dict()
+            self.last_errors.append(str(e))
+        logger.error("the patient model failed mid-turn: %s", self.last_errors[-1])
+        yield HOLDING_LINE
+        retry = self.conversation.retry(reply)
+        self.last_reply = retry
+        try:
+            yield from retry
+        except BackendError as e:  # failed twice: the learner can go on or try again
+            self.last_errors.append(str(e))
+            self.last_failed = True
+
+    def save_patient_turn(
+        self, said: str, started: datetime, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Save what the patient said (for a call: what the learner heard of it)."""
+        assert self.session_id is not None
+        assert self.last_reply is not None
+        reply = self.last_reply
         self.store.add_turn(
             self.session_id,
             "patient",
-            " ".join(spoken),
+            said,
             started,
             now(),
-            timings,
+            {**reply.timings.as_dict(), **(extra or {})},
             state={
                 "state": self.conversation.state.as_dict(),
                 "checks": reply.checks.as_dict(),
-                "errors": errors,
+                "errors": list(self.last_errors),
             },
         )
 

@@ -4,7 +4,9 @@ Every stage (microphone, VAD, ASR, TTS, avatar, transport) stamps its events wit
 :func:`now`, so durations between stages are differences of one monotonic clock."""
 
 import time
+import wave
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -78,3 +80,34 @@ class StreamResampler:
             raise ValueError(f"expected {self.in_rate} Hz audio, got {chunk.sample_rate} Hz")
         out = self._stream.resample_chunk(chunk.samples)
         return AudioChunk(out.astype(np.float32, copy=False), self.out_rate, chunk.start)
+
+
+class ToRate:
+    """Brings a stream to one sample rate whatever rate its chunks arrive at.
+
+    A sender may change rate mid-stream (a renegotiated WebRTC track, a test file at
+    44.1 kHz); the resampler is rebuilt when that happens, so callers never see a rate
+    they did not ask for."""
+
+    def __init__(self, out_rate: int) -> None:
+        self.out_rate = out_rate
+        self._resampler: StreamResampler | None = None
+
+    def push(self, chunk: AudioChunk) -> AudioChunk:
+        """``chunk`` at :attr:`out_rate` (the same object when no resampling is needed)."""
+        if chunk.sample_rate == self.out_rate:
+            return chunk
+        if self._resampler is None or self._resampler.in_rate != chunk.sample_rate:
+            self._resampler = StreamResampler(chunk.sample_rate, self.out_rate)
+        return self._resampler.push(chunk)
+
+
+def read_wav(path: Path, start: float = 0.0) -> AudioChunk:
+    """A 16-bit PCM WAV file as one chunk (any rate, channels mixed down)."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(
+                f"{path}: only 16-bit PCM WAV is read, not {wav.getsampwidth() * 8}-bit"
+            )
+        data = wav.readframes(wav.getnframes())
+        return AudioChunk.from_pcm16(data, wav.getframerate(), start, wav.getnchannels())

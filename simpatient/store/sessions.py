@@ -5,21 +5,17 @@ most the turn in flight. SQLite by default; any SQLAlchemy URL (PostgreSQL) by s
 """
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from simpatient.errors import SimPatientError
+from simpatient.store.database import as_utc, now, open_engine
 from simpatient.store.schema import SessionRow, TurnRow
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class SessionNotFound(SimPatientError, LookupError):
@@ -49,10 +45,7 @@ class SessionRecord:
     ended_at: datetime | None
     meta: dict[str, Any]
     turns: tuple[TurnRecord, ...]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+    learner_id: int | None = None
 
 
 class SessionStore:
@@ -65,24 +58,18 @@ class SessionStore:
     @classmethod
     def open(cls, url: str) -> "SessionStore":
         """Connect to ``url``, creating the SQLite file and applying migrations."""
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        return cls(engine)
+        return cls(open_engine(url))
 
     def close(self) -> None:
         self._engine.dispose()
 
     def start_session(
-        self, scenario_id: str, persona_id: str, mode: str, meta: dict[str, Any] | None = None
+        self,
+        scenario_id: str,
+        persona_id: str,
+        mode: str,
+        meta: dict[str, Any] | None = None,
+        learner_id: int | None = None,
     ) -> str:
         session_id = uuid.uuid4().hex
         with self._sessions.begin() as db:
@@ -97,6 +84,7 @@ class SessionStore:
                     started_at=now(),
                     ended_at=None,
                     meta=meta or {},
+                    learner_id=learner_id,
                 )
             )
         return session_id
@@ -142,24 +130,17 @@ class SessionStore:
                 raise SessionNotFound(f"no session '{session_id}' in the store")
             return _session(row)
 
-    def list(self, scenario_id: str | None = None) -> list[SessionRecord]:
+    def list(
+        self, scenario_id: str | None = None, learner_ids: Collection[int] | None = None
+    ) -> list[SessionRecord]:
+        """Sessions oldest first, of one scenario and/or of some learners."""
         query = select(SessionRow).order_by(SessionRow.started_at)
         if scenario_id is not None:
             query = query.where(SessionRow.scenario_id == scenario_id)
+        if learner_ids is not None:
+            query = query.where(SessionRow.learner_id.in_(learner_ids))
         with self._sessions() as db:
             return [_session(row) for row in db.scalars(query)]
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writing session
-    cursor.close()
-
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _turn(row: TurnRow) -> TurnRecord:
@@ -167,8 +148,8 @@ def _turn(row: TurnRow) -> TurnRecord:
         row.index,
         row.speaker,
         row.text,
-        _as_utc(row.started_at),
-        _as_utc(row.ended_at),
+        as_utc(row.started_at),
+        as_utc(row.ended_at),
         dict(row.timings),
         dict(row.state),
     )
@@ -182,8 +163,9 @@ def _session(row: SessionRow) -> SessionRecord:
         mode=row.mode,
         status=row.status,
         end_reason=row.end_reason,
-        started_at=_as_utc(row.started_at),
-        ended_at=_as_utc(row.ended_at) if row.ended_at else None,
+        started_at=as_utc(row.started_at),
+        ended_at=as_utc(row.ended_at) if row.ended_at else None,
         meta=dict(row.meta),
         turns=tuple(_turn(t) for t in row.turns),
+        learner_id=row.learner_id,
     )

@@ -1,0 +1,1 @@
+"""The web service: sign-in, cases, text rehearsals, reports and the director dashboard."""
