@@ -1,6 +1,6 @@
-# The two commands: `make run` (rehearse a case with the patient) and `make test`.
-# Both set up what they need first (see scripts/bootstrap.sh); later runs skip set-up.
-SCENARIO ?= maggie-recurrence-bbn
+# The two commands: `make run` (the service: open http://127.0.0.1:8080/ and talk to a
+# patient) and `make test`. Both set up what they need first (see scripts/bootstrap.sh);
+# later runs skip set-up.
 VENV := .venv/bin
 
 .PHONY: setup run test lint
@@ -9,7 +9,7 @@ setup:
 	@scripts/bootstrap.sh
 
 run: setup
-	$(VENV)/simpatient chat $(SCENARIO)
+	$(VENV)/simpatient -v serve
 
 lint: setup
 	$(VENV)/ruff check simpatient tests

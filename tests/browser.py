@@ -1,6 +1,7 @@
 """Driving Debian Chromium (never a downloaded browser) with Playwright in the call tests:
 launch flags, the learner's way into a call, and waiting."""
 
+import os
 import time
 import wave
 from pathlib import Path
@@ -94,3 +95,12 @@ def with_microphone(playwright: Any, profile: Path, wav: Path) -> Any:
         ignore_default_args=["--mute-audio"],
         viewport={"width": 1100, "height": 860},
     )
+
+
+def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+    """A screenshot to look at: into docs/screenshots/ when SIMPATIENT_SCREENSHOTS is set
+    (to refresh the README's pictures), else into the test's temporary folder."""
+    folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    path = (folder if os.environ.get("SIMPATIENT_SCREENSHOTS") else tmp_path) / name
+    page.screenshot(path=str(path))
+    return path

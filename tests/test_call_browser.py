@@ -30,7 +30,6 @@ from simpatient.speech.audio import WEBRTC_RATE
 from simpatient.transport import EchoPipeline
 from simpatient.transport.pipeline import rms_db
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "call.png"
 pytestmark = needs_chromium
 
 
@@ -99,8 +98,6 @@ def test_a_call_in_chromium(app: tuple[Services, list[EchoPipeline], str], tmp_p
             f"{live.call.peer.setup_s:.3f} s"
         )
         check_media(page, pipelines[0])
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT))
 
         # a dropped connection (here: a reload) re-attaches to the same session
         page.reload()

@@ -5,6 +5,7 @@ learner's words were recognised, the patient's reply reached the browser as spee
 recognised back), video frames arrived, every turn has a latency record, a reload rejoins
 the same conversation, and the session is complete after the browser leaves."""
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from browser import (
     STATS,
     needs_chromium,
+    screenshot,
     start_call,
     wait_connected,
     wait_until,
@@ -107,6 +109,7 @@ def test_a_spoken_call_with_the_real_pipeline(
             return sum(t.speaker == "patient" for t in turns)
 
         wait_until(lambda: patient_turns() >= 3, 90, "the patient answered both turns")
+        screenshot(page, "call.png", tmp_path)
         page.wait_for_timeout(4000)  # the last answer plays out
         frames = page.evaluate(STATS)["video"]["framesDecoded"]
         heard = np.concatenate([np.asarray(b, np.float32) for b in page.evaluate("window.heard")])
@@ -133,6 +136,15 @@ def test_a_spoken_call_with_the_real_pipeline(
         assert latency["voice_to_voice_s"] is not None, turn.timings
         assert latency["voice_to_voice_s"] > latency["asr_final_s"] > 0
     assert frames > 25, "video frames arrived"
+    # the call gets its report too, from the evaluation queue
+    wait_until(
+        lambda: (e := services.evaluations.latest(session_id)) is not None and e.status == "done",
+        120,
+        "the call's evaluation",
+    )
+    report = services.evaluations.report_html(session_id)
+    assert report is not None
+    assert html.escape(learner[1].text) in report  # the transcript is in it
     spoken = " ".join([record.turns[0].text, *(t.text for t in patient[:2])])
     said = whisper.transcribe(AudioChunk(heard, ASR_RATE, 0.0))
     assert wer([(spoken, said.text)]).rate <= 0.35, (spoken, said.text)

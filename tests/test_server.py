@@ -3,6 +3,7 @@ evaluator with the real MiniLM encoder, the background worker thread); the patie
 the scripted backend, since what is tested here is the service around it."""
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -348,3 +349,60 @@ def test_staff_add_accounts_within_their_reach(app: TestClient, services: Servic
     app.cookies.clear()
     _login(app, "ana")
     assert app.get("/admin/users").status_code == 403
+
+
+def test_the_case_time_limit_ends_the_session(
+    app: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simpatient.server import rehearsal
+
+    monkeypatch.setattr(rehearsal, "SECONDS_PER_MINUTE", 0.05)  # this case: 15 min -> 0.75 s
+    csrf = _login(app, "ana")
+    started = app.post(
+        "/rehearsals", data={"scenario_id": SCENARIO, "csrf_token": csrf}, follow_redirects=False
+    )
+    session_id = started.headers["location"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 10
+    while services.live.get(session_id) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    record = services.sessions.get(session_id)
+    assert record.status == "ended"
+    assert record.end_reason == "time limit reached"
+    assert _wait_for_report(app, session_id)["status"] == "done"
+
+
+def test_educators_add_cases_checked_like_validate(
+    app: TestClient, services: Services, tmp_path: Path
+) -> None:
+    """A YAML case with errors is refused with its lines; a valid one joins the library."""
+    library = tmp_path / "library"
+    for folder in ("personas", "scenarios", "evaluation/rubrics"):
+        shutil.copytree(Path(__file__).resolve().parents[1] / folder, library / folder)
+    services.settings.library = library
+    services.accounts.create("teach", PASSWORD, Role.educator, cohorts=("2026a",))
+    csrf = _login(app, "teach")
+    source = (library / "scenarios" / f"{SCENARIO}.yaml").read_text()
+    broken = source.replace("time_limit_minutes: 15", "time_limit_minutes: lots")
+    refused = app.post(
+        "/admin/cases",
+        data={"csrf_token": csrf, "kind": "scenario"},
+        files={"case_file": ("maggie-copy.yaml", broken.encode(), "text/yaml")},
+    )
+    assert refused.status_code == 400
+    line = broken.splitlines().index("time_limit_minutes: lots") + 1
+    assert f"maggie-copy.yaml:{line}:" in refused.text
+    assert "time_limit_minutes" in refused.text
+    assert not (library / "scenarios" / "maggie-copy.yaml").exists()
+    copy = source.replace(f"id: {SCENARIO}", "id: maggie-copy", 1)
+    added = app.post(
+        "/admin/cases",
+        data={"csrf_token": csrf, "kind": "scenario"},
+        files={"case_file": ("maggie-copy.yaml", copy.encode(), "text/yaml")},
+    )
+    assert added.status_code == 200, added.text
+    assert "Added maggie-copy.yaml" in added.text
+    assert "maggie-copy" in services.library.cases
+    assert app.get("/cases/maggie-copy").status_code == 200
+    app.cookies.clear()
+    _login(app, "ana")
+    assert app.get("/admin/cases").status_code == 403

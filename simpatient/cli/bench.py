@@ -62,6 +62,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     evaluation.add_argument("--json", type=Path, metavar="FILE", help="also write every figure")
     evaluation.set_defaults(run=_bench_evaluation)
 
+    call = stages.add_parser("call", help="voice-to-voice over WebRTC in Chromium")
+    call.add_argument("--scenario", default="maggie-recurrence-bbn", metavar="ID")
+    call.add_argument("--json", type=Path, metavar="FILE", help="also write every turn")
+    call.set_defaults(run=_bench_call)
+
     avatar = stages.add_parser("avatar", help="the patient's face: cost, pace, lip sync")
     avatar.add_argument("--persona", default="jamal-washington", metavar="ID")
     avatar.add_argument("--seconds", type=float, default=10.0, help="real-time run length")
@@ -184,3 +189,25 @@ def _bench_avatar(args: argparse.Namespace) -> int:
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=1))
     return 0 if report.within_itu else 1
+
+
+def _bench_call(args: argparse.Namespace) -> int:
+    from simpatient.pipeline import bench_call
+    from simpatient.pipeline.session_factory import load_runtime
+    from simpatient.speech.tts import create_backend
+
+    settings = Settings.load()
+    runtime = load_runtime(settings, speech=True)
+    learner = create_backend("piper", settings.tts, settings.models_dir)
+    learner.load()
+    report = bench_call.run(settings, runtime, args.scenario, learner)
+    for key, value in report.summary().items():
+        print(f"  {key:28} {value}")
+    if args.json:
+        figures = {
+            "summary": report.summary(),
+            "browser_voice_to_voice_s": report.voice_to_voice_s,
+            "server_turns": report.server_records,
+        }
+        args.json.write_text(json.dumps(figures, indent=1))
+    return 0

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from simpatient.server import call, dashboard, pages, rehearsal
+from simpatient.server import call, cases_admin, dashboard, pages, rehearsal
 from simpatient.server.auth import SignInRequired, csrf_token
 from simpatient.server.services import Services, secret_key
 
@@ -47,6 +47,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(rehearsal.router)
     app.include_router(call.router)
     app.include_router(dashboard.router)
+    app.include_router(cases_admin.router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:

@@ -21,6 +21,8 @@ from simpatient.store import Account
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
+#: A case's time limit is in minutes (a test shortens the minute).
+SECONDS_PER_MINUTE = 60.0
 #: Longest learner turn accepted, in characters (about two spoken minutes).
 MAX_TURN_CHARS = 2000
 
@@ -72,7 +74,21 @@ async def open_session(
     live = LiveRehearsal(rehearsal, account.id)
     services.live.add(rehearsal.session_id, live)
     logger.info("%s started %s (%s, %s)", account.username, scenario_id, mode, rehearsal.session_id)
+    _end_at_time_limit(services, rehearsal.session_id, live)
     return live
+
+
+def _end_at_time_limit(services: Services, session_id: str, live: LiveRehearsal) -> None:
+    """The case's time limit ends the session (a no-op if it has ended already)."""
+    limit_s = live.rehearsal.conversation.case.scenario.time_limit_minutes * SECONDS_PER_MINUTE
+    tasks: set[asyncio.Task[None]] = set()
+
+    def expire() -> None:
+        task = asyncio.ensure_future(end_session(services, session_id, live, "time limit reached"))
+        tasks.add(task)  # kept until done: the loop holds tasks only weakly
+        task.add_done_callback(tasks.discard)
+
+    asyncio.get_running_loop().call_later(limit_s, expire)
 
 
 async def end_session(
