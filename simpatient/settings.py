@@ -236,6 +236,13 @@ class CallSettings(BaseModel):
     connect_timeout_s: float = Field(
         default=30.0, gt=0, description="an answered offer that never connects is dropped"
     )
+    # `simpatient worker` (LiveKit Agents); the worker itself reads LIVEKIT_URL,
+    # LIVEKIT_API_KEY and LIVEKIT_API_SECRET as LiveKit documents them.
+    livekit_api_key: str | None = Field(default=None, description="for learners' room tokens")
+    livekit_api_secret: SecretStr | None = None
+    livekit_scenario: str = Field(
+        default="maggie-recurrence-bbn", description="the case when a job names none"
+    )
 
 
 class ServerSettings(BaseModel):

@@ -64,6 +64,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
 
     call = stages.add_parser("call", help="voice-to-voice over WebRTC in Chromium")
     call.add_argument("--scenario", default="maggie-recurrence-bbn", metavar="ID")
+    call.add_argument("--sessions", type=int, default=1, help="calls at once (one process)")
     call.add_argument("--json", type=Path, metavar="FILE", help="also write every turn")
     call.set_defaults(run=_bench_call)
 
@@ -200,7 +201,7 @@ def _bench_call(args: argparse.Namespace) -> int:
     runtime = load_runtime(settings, speech=True)
     learner = create_backend("piper", settings.tts, settings.models_dir)
     learner.load()
-    report = bench_call.run(settings, runtime, args.scenario, learner)
+    report = bench_call.run(settings, runtime, args.scenario, learner, args.sessions)
     for key, value in report.summary().items():
         print(f"  {key:28} {value}")
     if args.json:

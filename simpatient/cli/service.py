@@ -17,6 +17,12 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     serve.add_argument("--port", type=int, help="port (default: settings, 8080)")
     serve.set_defaults(run=_serve)
 
+    worker = sub.add_parser(
+        "worker", help="serve patients in LiveKit rooms (LiveKit Agents: dev, start, ...)"
+    )
+    worker.add_argument("livekit", nargs=argparse.REMAINDER, help="LiveKit's worker command")
+    worker.set_defaults(run=_worker)
+
     users = sub.add_parser("users", help="local accounts of the web service")
     users_sub = users.add_subparsers(required=True, metavar="ACTION")
     add = users_sub.add_parser("add", help="add an account (the password is read from stdin)")
@@ -73,4 +79,15 @@ def _users_add(args: argparse.Namespace) -> int:
 def _users_list(args: argparse.Namespace) -> int:
     for a in _accounts().all():
         print(f"{a.username:20} {a.role.value:9} {', '.join(a.cohorts) or '-':20} {a.display_name}")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    try:
+        from simpatient.transport.livekit_worker import run_worker
+    except ImportError as e:
+        raise SimPatientError(
+            f"the LiveKit worker needs livekit-agents ({e.name}): pip install -e '.[livekit]'"
+        ) from e
+    run_worker(args.livekit or ["start"])
     return 0

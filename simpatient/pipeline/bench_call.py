@@ -77,22 +77,26 @@ FLAGS = [
 
 @dataclass
 class CallBenchReport:
-    voice_to_voice_s: list[float] = field(default_factory=list)  # browser clock
-    server_records: list[dict[str, Any]] = field(default_factory=list)
-    fps: float = 0.0
-    setup_ms: float | None = None
-    server_cpu_cores: float = 0.0
+    sessions: int = 1
     lines: int = 0
+    voice_to_voice_s: list[float] = field(default_factory=list)  # browser clock, all calls
+    server_records: list[dict[str, Any]] = field(default_factory=list)
+    fps: list[float] = field(default_factory=list)  # per call
+    concealed: list[float] = field(default_factory=list)  # share of audio samples, per call
+    setup_ms: list[float] = field(default_factory=list)
+    server_cpu_cores: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         return {
-            "lines_spoken": self.lines,
+            "concurrent_calls": self.sessions,
+            "lines_spoken_per_call": self.lines,
             "voice_to_voice_s_browser": percentiles(self.voice_to_voice_s),
             "voice_to_voice_s_server": percentiles(
                 r.get("voice_to_voice_s") for r in self.server_records
             ),
             "asr_final_s_server": percentiles(r.get("asr_final_s") for r in self.server_records),
-            "received_fps": round(self.fps, 1),
+            "received_fps": [round(f, 1) for f in self.fps],
+            "audio_concealed": [f"{c:.2%}" for c in self.concealed],
             "connection_setup_ms": self.setup_ms,
             "server_cpu_cores_mean": round(self.server_cpu_cores, 2),
         }
@@ -141,21 +145,27 @@ def voice_to_voice(mic: np.ndarray, patient: np.ndarray) -> list[float]:
     return [(start - end) * hop / RATE for end, start in starts]
 
 
-def run(settings: Settings, runtime: Runtime, scenario: str, voice: TTSBackend) -> CallBenchReport:
-    """Serve, call, measure; the report."""
+def run(
+    settings: Settings, runtime: Runtime, scenario: str, voice: TTSBackend, sessions: int = 1
+) -> CallBenchReport:
+    """Serve, hold ``sessions`` calls at once (one browser, a page each; they start a few
+    seconds apart, as the persona prompt is evaluated for each), measure; the report."""
+    server = settings.server.model_copy(update={"max_sessions": max(sessions, 1)})
+    settings = settings.model_copy(update={"server": server})
     services = build_services(settings, runtime)
     if not any(a.username == USER for a in services.accounts.all()):
         services.accounts.create(USER, PASSWORD, Role.learner, "Benchmark")
-    report = CallBenchReport(lines=len(LINES))
+    report = CallBenchReport(sessions=sessions, lines=len(LINES))
     with tempfile.TemporaryDirectory() as tmp, _serving(services) as url:
         wav = Path(tmp) / "clinician.wav"
         microphone_wav(wav, voice, LINES)
         usage = Usage().start()
-        session_id, mic, patient = _call(url, scenario, wav, Path(tmp) / "profile", report)
+        calls = _calls(url, scenario, wav, Path(tmp) / "profile", sessions, report)
         report.server_cpu_cores = usage.cpu_cores()
-    report.voice_to_voice_s = voice_to_voice(mic, patient)
-    record = services.sessions.get(session_id)
-    report.server_records = [t.timings["latency"] for t in record.turns if "latency" in t.timings]
+    for session_id, mic, patient in calls:
+        report.voice_to_voice_s += voice_to_voice(mic, patient)
+        turns = services.sessions.get(session_id).turns
+        report.server_records += [t.timings["latency"] for t in turns if "latency" in t.timings]
     return report
 
 
@@ -175,17 +185,19 @@ def _serving(services: Services) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-STATS = """async () => { let v = null;
+STATS = """async () => { const out = {};
   (await window.simpatientCall.pc.getStats()).forEach((r) => {
-    if (r.type === "inbound-rtp" && r.kind === "video") v = r; });
-  return v ? v.framesDecoded : 0; }"""
+    if (r.type === "inbound-rtp") out[r.kind] = r; });
+  return {frames: out.video ? out.video.framesDecoded : 0,
+          concealed: out.audio ? out.audio.concealedSamples : 0,
+          samples: out.audio ? out.audio.totalSamplesReceived : 0}; }"""
 
 
-def _call(
-    url: str, scenario: str, wav: Path, profile: Path, report: CallBenchReport
-) -> tuple[str, np.ndarray, np.ndarray]:
-    """A learner's call in Chromium: the session id, and the microphone and the patient
-    as the page recorded them."""
+def _calls(
+    url: str, scenario: str, wav: Path, profile: Path, count: int, report: CallBenchReport
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Learners' calls in Chromium: for each, the session id and the microphone and the
+    patient as its page recorded them."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -198,25 +210,39 @@ def _call(
             args=[*FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
             ignore_default_args=["--mute-audio"],
         )
-        page = browser.new_page()
+        pages = [_start_call(browser, url, scenario, first=i == 0) for i in range(count)]
+        before = [page.evaluate(STATS) for page in pages]
+        started = time.monotonic()
+        pages[-1].wait_for_timeout((LEAD_S + len(LINES) * (ANSWER_S + 5.0)) * 1000)
+        calls = []
+        for page, first in zip(pages, before, strict=True):
+            last = page.evaluate(STATS)
+            report.fps.append((last["frames"] - first["frames"]) / (time.monotonic() - started))
+            report.concealed.append(last["concealed"] / max(last["samples"], 1))
+            report.setup_ms.append(page.evaluate("window.simpatientCall.setupMs"))
+            channels = page.evaluate("window.recorded")
+            mic, patient = (
+                np.concatenate([np.asarray(b, np.float32) for b in c]) for c in channels
+            )
+            calls.append((page.url.rsplit("/", 1)[1], mic, patient))
+        browser.close()
+    return calls
+
+
+def _start_call(browser: Any, url: str, scenario: str, first: bool) -> Any:
+    page = browser.new_page()
+    if first:
         page.goto(f"{url}/login")
         page.get_by_label("Username").fill(USER)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.goto(f"{url}/cases/{scenario}")
-        page.get_by_role("button", name="Start video call").click()
-        page.wait_for_url(f"{url}/calls/*", timeout=120_000)
-        page.wait_for_function(
-            "window.simpatientCall.pc && window.simpatientCall.pc.connectionState === 'connected'",
-            timeout=60_000,
-        )
-        page.evaluate(RECORD)
-        frames, started = page.evaluate(STATS), time.monotonic()
-        page.wait_for_timeout((LEAD_S + len(LINES) * (ANSWER_S + 5.0)) * 1000)
-        report.fps = (page.evaluate(STATS) - frames) / (time.monotonic() - started)
-        report.setup_ms = page.evaluate("window.simpatientCall.setupMs")
-        channels = page.evaluate("window.recorded")
-        session_id = page.url.rsplit("/", 1)[1]
-        browser.close()
-    mic, patient = (np.concatenate([np.asarray(b, np.float32) for b in c]) for c in channels)
-    return session_id, mic, patient
+        page.wait_for_url(f"{url}/cases")
+    page.goto(f"{url}/cases/{scenario}")
+    page.get_by_role("button", name="Start video call").click()
+    page.wait_for_url(f"{url}/calls/*", timeout=120_000)
+    page.wait_for_function(
+        "window.simpatientCall.pc && window.simpatientCall.pc.connectionState === 'connected'",
+        timeout=60_000,
+    )
+    page.evaluate(RECORD)
+    return page
