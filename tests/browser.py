@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from call_app import PASSWORD, SCENARIO
 
+from simpatient.pipeline.bench_call import FAKE_DEVICES, FLAGS
+
 CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = [
     pytest.mark.browser,
@@ -18,20 +20,6 @@ needs_chromium = [
         not CHROMIUM.exists(), reason="needs Debian Chromium at /usr/bin/chromium (make setup)"
     ),
 ]
-# Flags measured in ../shared/reference/webrtc.md: no sandbox or GPU in a container, no
-# network services, fake devices, and loopback ICE candidates (Chromium omits them).
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-]
-FAKE_DEVICES = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 STATS = """async () => {
   const out = {};

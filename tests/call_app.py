@@ -1,24 +1,18 @@
-"""The web service with calls, served for real by uvicorn on a free local port, for the
-call tests: a scripted patient model (the call's pipeline is what these tests exercise),
-word-overlap appraisal (no torch model to load), two learners."""
+"""The web service with calls, for the call tests (served for real, under uvicorn, by
+``simpatient.pipeline.bench_call.serving``): a scripted patient model (the call's pipeline
+is what these tests exercise), word-overlap appraisal (no torch model to load), two
+learners."""
 
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from servers import free_port
 
 from simpatient.dialogue.encoders import LexicalEncoder
 from simpatient.dialogue.scripted_backend import ScriptedBackend
 from simpatient.pipeline.session_factory import Runtime
 from simpatient.pipeline.text_rehearsal import TextRehearsal
-from simpatient.server.app import create_app
 from simpatient.server.main import build_services
 from simpatient.server.services import Services
 from simpatient.settings import Settings
@@ -50,26 +44,6 @@ def call_services(
 
     services.call_pipeline = echo
     return services, pipelines
-
-
-@contextmanager
-def serving(services: Services) -> Iterator[str]:
-    """The app under uvicorn in a thread (its own event loop); the base URL."""
-    port = free_port()
-    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def csrf_of(html: str) -> str:

@@ -22,9 +22,10 @@ from browser import (
     with_microphone,
     write_wav,
 )
-from call_app import call_services, serving
+from call_app import call_services
 from speech_data import clip
 
+from simpatient.pipeline.bench_call import serving
 from simpatient.server.services import Services
 from simpatient.speech.audio import WEBRTC_RATE
 from simpatient.transport import EchoPipeline

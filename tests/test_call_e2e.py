@@ -21,9 +21,10 @@ from browser import (
     with_microphone,
     write_wav,
 )
-from call_app import PASSWORD, serving
+from call_app import PASSWORD
 from speech_data import clip, references
 
+from simpatient.pipeline.bench_call import serving
 from simpatient.pipeline.session_factory import Runtime
 from simpatient.server.main import build_services
 from simpatient.server.services import Services

@@ -10,10 +10,11 @@ from typing import Any
 import aioice.ice
 import httpx
 import pytest
-from call_app import call_services, client_for, serving, sign_in, start_call
+from call_app import call_services, client_for, sign_in, start_call
 from speech_data import clip
 from webrtc_client import Client, audio_levels, eventually, loud_span, new_client
 
+from simpatient.pipeline.bench_call import serving
 from simpatient.server.services import Services
 from simpatient.transport import EchoPipeline
 

@@ -58,8 +58,8 @@ RECORD = """() => {
   merge.connect(node);
   node.connect(ctx.destination);
 }"""
-#: Flags measured in ../shared/reference/webrtc.md (no sandbox or GPU in a container, no
-#: outside network, fake devices, loopback ICE candidates).
+#: Flags measured in ../shared/reference/webrtc.md: no sandbox or GPU in a container, no
+#: network services, loopback ICE candidates (Chromium omits them), autoplay.
 FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -70,9 +70,9 @@ FLAGS = [
     "--disable-sync",
     "--allow-loopback-in-peer-connection",
     "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
 ]
+#: A fake microphone and camera, allowed without asking.
+FAKE_DEVICES = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
 @dataclass
@@ -156,7 +156,7 @@ def run(
     if not any(a.username == USER for a in services.accounts.all()):
         services.accounts.create(USER, PASSWORD, Role.learner, "Benchmark")
     report = CallBenchReport(sessions=sessions, lines=len(LINES))
-    with tempfile.TemporaryDirectory() as tmp, _serving(services) as url:
+    with tempfile.TemporaryDirectory() as tmp, serving(services) as url:
         wav = Path(tmp) / "clinician.wav"
         microphone_wav(wav, voice, LINES)
         usage = Usage().start()
@@ -170,13 +170,16 @@ def run(
 
 
 @contextmanager
-def _serving(services: Services) -> Iterator[str]:
-    """The app under uvicorn in a thread, on a free port; its base URL."""
+def serving(services: Services) -> Iterator[str]:
+    """The app under uvicorn in a thread (its own event loop), on a free port; the URL."""
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
     while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
@@ -207,7 +210,7 @@ def _calls(
         browser = playwright.chromium.launch_persistent_context(
             str(profile),
             executable_path=chromium,
-            args=[*FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+            args=[*FLAGS, *FAKE_DEVICES, f"--use-file-for-fake-audio-capture={wav}%noloop"],
             ignore_default_args=["--mute-audio"],
         )
         pages = [_start_call(browser, url, scenario, first=i == 0) for i in range(count)]
