@@ -34,7 +34,7 @@ from simpatient.server.main import build_services
 from simpatient.server.services import Services
 from simpatient.settings import Settings
 from simpatient.speech.audio import WEBRTC_RATE
-from simpatient.speech.tts import TTSBackend
+from simpatient.speech.tts import Speaker
 from simpatient.store import Role
 
 RATE = 16_000  # the recording in the page
@@ -102,7 +102,7 @@ class CallBenchReport:
         }
 
 
-def microphone_wav(path: Path, voice: TTSBackend, lines: tuple[str, ...]) -> list[float]:
+def microphone_wav(path: Path, voice: Speaker, lines: tuple[str, ...]) -> list[float]:
     """The clinician's lines with pauses for the answers; the end time of each line."""
     parts, ends, at = [np.zeros(int(LEAD_S * WEBRTC_RATE), np.float32)], [], LEAD_S
     for text in lines:
@@ -146,7 +146,7 @@ def voice_to_voice(mic: np.ndarray, patient: np.ndarray) -> list[float]:
 
 
 def run(
-    settings: Settings, runtime: Runtime, scenario: str, voice: TTSBackend, sessions: int = 1
+    settings: Settings, runtime: Runtime, scenario: str, voice: Speaker, sessions: int = 1
 ) -> CallBenchReport:
     """Serve, hold ``sessions`` calls at once (one browser, a page each; they start a few
     seconds apart, as the persona prompt is evaluated for each), measure; the report."""

@@ -23,7 +23,7 @@ from simpatient.pipeline.session_factory import Runtime, open_voice_session
 from simpatient.pipeline.speaker import RealtimeSpeaker
 from simpatient.pipeline.voice_session import SessionEvent, VoiceSession
 from simpatient.speech.audio import WEBRTC_RATE, AudioChunk, now
-from simpatient.speech.tts import TTSBackend
+from simpatient.speech.tts import Speaker
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class ScriptedMicrophone:
             yield AudioChunk(block, WEBRTC_RATE, now() - CHUNK_S)
 
 
-async def run(runtime: Runtime, case: Case, learner_voice: TTSBackend) -> VoiceBenchReport:
+async def run(runtime: Runtime, case: Case, learner_voice: Speaker) -> VoiceBenchReport:
     """Play :data:`LINES` to the patient of ``case``; the report of what was measured."""
     lines = [await asyncio.to_thread(learner_voice.synthesize, t) for t in LINES]
     interruption = await asyncio.to_thread(learner_voice.synthesize, INTERRUPTION)

@@ -22,7 +22,7 @@ from simpatient.settings import Settings
 from simpatient.speech.asr import ASRBackend, create_asr
 from simpatient.speech.hints import hints_from_case
 from simpatient.speech.listener import Listener
-from simpatient.speech.tts import TTSBackend, choose_voices, open_voice
+from simpatient.speech.tts import Speaker, choose_voices, open_voice
 from simpatient.speech.vad import SileroVAD
 from simpatient.store import SessionStore
 
@@ -38,14 +38,14 @@ class Runtime:
     llm: LLMBackend
     encoder: Encoder
     asr: ASRBackend | None = None  # loaded when the process serves spoken sessions
-    _voices: dict[str, TTSBackend] = field(default_factory=dict, repr=False)
+    _voices: dict[str, Speaker] = field(default_factory=dict, repr=False)
     _voices_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def conversation(self, case: Case) -> PatientConversation:
         appraiser = Appraiser(case.scenario, self.encoder)
         return PatientConversation(case, self.llm, self.settings.llm, appraiser)
 
-    def voice(self, persona: Persona) -> TTSBackend:
+    def voice(self, persona: Persona) -> Speaker:
         """The persona's voice (with its fallbacks), loaded. Blocking: the first time a
         neural voice loads it takes about a second."""
         names = ",".join(choose_voices(persona.voice, self.settings.tts))

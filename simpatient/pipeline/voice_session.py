@@ -28,7 +28,7 @@ from simpatient.pipeline.speaker import SpeechOutput
 from simpatient.pipeline.text_rehearsal import TextRehearsal
 from simpatient.speech.audio import AudioChunk, now
 from simpatient.speech.listener import Listener, ListenEvent, ListenEventKind
-from simpatient.speech.tts import Prosody, TTSBackend, speak
+from simpatient.speech.tts import Prosody, Speaker, speak
 from simpatient.store import now as wall_clock
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class VoiceSession:
         self,
         rehearsal: TextRehearsal,
         listener: Listener,
-        voice: TTSBackend,
+        voice: Speaker,
         output: SpeechOutput,
         events: Callable[[SessionEvent], None] = lambda e: None,
         sentence_pause_s: float = 0.12,

@@ -12,6 +12,7 @@ What the rest of the product calls::
 from simpatient.speech.tts.base import (
     BACKENDS,
     Prosody,
+    Speaker,
     Synthesis,
     TTSBackend,
     Utterance,
@@ -26,6 +27,7 @@ __all__ = [
     "BACKENDS",
     "FallbackVoice",
     "Prosody",
+    "Speaker",
     "Splitter",
     "Synthesis",
     "TTSBackend",

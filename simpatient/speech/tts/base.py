@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 import soxr
@@ -126,6 +126,20 @@ class Synthesis:
     samples: Samples
     sample_rate: int
     phones: list[Phone]
+
+
+class Speaker(Protocol):
+    """What a session needs of a voice: an engine (:class:`TTSBackend`), or a chain of
+    them that falls back (:class:`~simpatient.speech.tts.voices.FallbackVoice`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> None: ...
+
+    def synthesize(self, text: str, prosody: Prosody = ...) -> Utterance: ...
+
+    def close(self) -> None: ...
 
 
 class TTSBackend(ABC):

@@ -18,7 +18,7 @@ from typing import Any
 
 from simpatient.errors import SimPatientError
 from simpatient.settings import TTSSettings
-from simpatient.speech.tts.base import NEUTRAL, TTSBackend, create_backend
+from simpatient.speech.tts.base import NEUTRAL, Speaker, create_backend
 from simpatient.speech.tts.stream import speak
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class VoiceFigures:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-async def _one_reply(backend: TTSBackend, reply: str) -> tuple[float, list[float], float]:
+async def _one_reply(backend: Speaker, reply: str) -> tuple[float, list[float], float]:
     start = time.perf_counter()
     first: float | None = None
     rtfs: list[float] = []
@@ -60,7 +60,7 @@ async def _one_reply(backend: TTSBackend, reply: str) -> tuple[float, list[float
     return first or 0.0, rtfs, audio_s
 
 
-def bench_voice(backend: TTSBackend, replies: Sequence[str] = REPLIES) -> VoiceFigures:
+def bench_voice(backend: Speaker, replies: Sequence[str] = REPLIES) -> VoiceFigures:
     """Load ``backend`` (timed), warm it with one sentence, then speak ``replies``."""
     start = time.perf_counter()
     backend.load()

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 
-from simpatient.speech.tts.base import NEUTRAL, Prosody, TTSBackend, Utterance
+from simpatient.speech.tts.base import NEUTRAL, Prosody, Speaker, Utterance
 from simpatient.speech.tts.sentences import Splitter, split
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _ends_sentence(piece: str) -> bool:
 
 
 async def speak(
-    backend: TTSBackend,
+    backend: Speaker,
     text: str | Iterable[str] | AsyncIterable[str],
     prosody: Prosody = NEUTRAL,
     *,

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
 
 from simpatient.content.persona import Voice, VoiceGender
 from simpatient.errors import BackendError, SimPatientError
@@ -22,12 +21,10 @@ from simpatient.settings import TTSSettings
 from simpatient.speech.tts.base import (
     NEUTRAL,
     Prosody,
-    Synthesis,
     TTSBackend,
     Utterance,
     create_backend,
 )
-from simpatient.speech.visemes import VisemeName
 
 logger = logging.getLogger(__name__)
 
@@ -125,21 +122,20 @@ def choose_voices(voice: Voice, options: TTSSettings) -> list[str]:
     return ranked
 
 
-class FallbackVoice(TTSBackend):
-    """Speaks with the first voice of a ranking that loads; when a voice fails during a
-    reply, the next one takes over for the same sentence. Every switch is logged."""
-
-    engine: ClassVar[str] = "fallback"
+class FallbackVoice:
+    """A :class:`~simpatient.speech.tts.base.Speaker`: speaks with the first voice of a
+    ranking that loads; when a voice fails during a reply, the next one takes over for
+    the same sentence. Every switch is logged."""
 
     def __init__(self, names: Sequence[str], options: TTSSettings, models_dir: Path) -> None:
-        super().__init__(",".join(names), options, models_dir)
+        self.options, self.models_dir = options, models_dir
         self.names = list(names)
         self.current: TTSBackend | None = None
         self._next = 0
 
     @property
     def name(self) -> str:
-        return self.current.name if self.current is not None else self.voice
+        return self.current.name if self.current is not None else ",".join(self.names)
 
     def load(self) -> None:
         """Load voices down the ranking until one loads; fails when none does."""
@@ -181,13 +177,6 @@ class FallbackVoice(TTSBackend):
                 )
                 self.current.close()
                 self.current = None
-
-    def _synthesize(self, text: str, prosody: Prosody) -> Synthesis:
-        raise NotImplementedError("FallbackVoice.synthesize delegates to its current voice")
-
-    @staticmethod
-    def to_viseme(phone: str) -> VisemeName:
-        raise NotImplementedError("FallbackVoice uses its current voice's alphabet")
 
     def close(self) -> None:
         """Close the current voice."""
